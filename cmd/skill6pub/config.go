@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/scheduler"
+	"github.com/skill6pub/skill6pub/secret"
+)
+
+// Config is the whole configuration, read from the environment (no prefix).
+// Tests build Config values directly.
+type Config struct {
+	Wolkvox  fetch.Config
+	Schedule scheduler.Config
+	Kafka    producer.Config
+	Service  ServiceConfig
+}
+
+// ServiceConfig is the part of the configuration that belongs to no single
+// package.
+type ServiceConfig struct {
+	StateDir        string        `envconfig:"STATE_DIR" default:"./state" desc:"directory of the state files (last published window and snapshot per skill)"`
+	DNISHMACKey     secret.String `envconfig:"DNIS_HMAC_KEY" desc:"when set, every DNIS is replaced by HMAC-SHA256(key, DNIS) before it leaves the service"`
+	HTTPAddr        string        `envconfig:"HTTP_ADDR" default:":8080" desc:"address of the ops server (/healthz, /readyz, /metrics); empty disables it"`
+	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"on SIGINT/SIGTERM, time to finish the window in flight and flush"`
+}
+
+const usageFormat = `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}
+{{end}}`
+
+// parts lists the sections of c in the order --help prints them. envconfig
+// gives nested struct fields a prefix, so each section is read on its own to
+// keep the variable names DESIGN.md fixes.
+func (c *Config) parts() []any {
+	return []any{&c.Wolkvox, &c.Schedule, &c.Kafka, &c.Service}
+}
+
+// loadConfig reads the configuration from the environment.
+func loadConfig() (Config, error) {
+	var c Config
+	for _, p := range c.parts() {
+		if err := envconfig.Process("", p); err != nil {
+			return Config{}, err
+		}
+	}
+	return c, nil
+}
+
+func printEnvUsage(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	var c Config
+	for _, p := range c.parts() {
+		if err := envconfig.Usagef("", p, tw, usageFormat); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,88 @@
+// Command skill6pub polls wolkvox's "Calls and service level by DNIS" report
+// (skill_6) every interval and publishes per-DNIS service-level events to
+// Kafka. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// command is one subcommand of skill6pub.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "poll wolkvox and publish every window (the daemon; default)", runDaemon},
+		{"once", "publish the latest complete window (or --window) and exit", runOnce},
+		{"backfill", "publish historical windows --from --to, in order, resumable", runBackfill},
+		{"simulate", "serve the wolkvox simulator over HTTP", runSimulate},
+		{"demo", "simulator + in-process Kafka + the real pipeline, printing what arrives", runDemo},
+		{"schema", "print the JSON Schema of the events", runSchema},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// errUsage marks an error in the command line; main exits 2 for it.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "skill6pub:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "skill6pub:", err)
+		os.Exit(1)
+	}
+}
+
+// dispatch runs the subcommand named by args[0], "run" when there is none.
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	name := "run"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
+	}
+	switch name {
+	case "-h", "-help", "--help", "help":
+		return printHelp(stdout)
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, args, stdout, stderr)
+		}
+	}
+	return fmt.Errorf("%w: unknown command %q (see skill6pub --help)", errUsage, name)
+}
+
+func printHelp(w io.Writer) error {
+	fmt.Fprintln(w, "skill6pub publishes wolkvox skill_6 (calls and service level by DNIS) to Kafka.")
+	fmt.Fprintln(w, "\nUsage: skill6pub [command] [flags]   (each command takes -h)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEnvironment:")
+	return printEnvUsage(w)
+}
+
+func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
+	_, err := fmt.Fprintln(stdout, "skill6pub", version)
+	return err
+}
