@@ -8,8 +8,8 @@ import (
 
 // Row is one DNIS row of a skill_6 response, typed.
 type Row struct {
-	DNIS    string
-	Metrics schema.Metrics
+	DNIS    string         `json:"dnis"`
+	Metrics schema.Metrics `json:"metrics"`
 }
 
 // RejectedRow is a row that could not be typed. It keeps the raw JSON object
