@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/skill6pub/skill6pub/config"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -79,7 +81,7 @@ func printHelp(w io.Writer) error {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nEnvironment:")
-	return printEnvUsage(w)
+	return config.PrintUsage(w)
 }
 
 func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {

@@ -1,8 +1,11 @@
-package main
+// Package config reads skill6pub's configuration from the environment and
+// prints its documentation. The variable names are fixed by DESIGN.md.
+package config
 
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"text/tabwriter"
 	"time"
 
@@ -44,8 +47,8 @@ func (c *Config) parts() []any {
 	return []any{&c.Wolkvox, &c.Schedule, &c.Kafka, &c.Service}
 }
 
-// loadConfig reads the configuration from the environment.
-func loadConfig() (Config, error) {
+// Load reads the configuration from the environment.
+func Load() (Config, error) {
 	var c Config
 	for _, p := range c.parts() {
 		if err := envconfig.Process("", p); err != nil {
@@ -55,7 +58,8 @@ func loadConfig() (Config, error) {
 	return c, nil
 }
 
-func printEnvUsage(w io.Writer) error {
+// PrintUsage writes every variable with its default and meaning.
+func PrintUsage(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
 	var c Config
@@ -65,4 +69,19 @@ func printEnvUsage(w io.Writer) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// Variables returns the names of every environment variable skill6pub reads.
+func Variables() []string {
+	var names []string
+	var c Config
+	for _, p := range c.parts() {
+		t := reflect.TypeOf(p).Elem()
+		for i := range t.NumField() {
+			if name := t.Field(i).Tag.Get("envconfig"); name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }
