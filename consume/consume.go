@@ -1,0 +1,103 @@
+// Package consume reads skill6pub's events back from Kafka with franz-go, a
+// second Kafka implementation independent of the kafka-go producer. The demo
+// prints what it reads; the end-to-end and reliability tests check it.
+package consume
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/skill6pub/skill6pub/schema"
+)
+
+// Record is one record of the topic with its event decoded.
+type Record struct {
+	Partition int32
+	Offset    int64
+	Key       string
+	Headers   map[string]string
+	Value     []byte
+	Event     schema.Event
+}
+
+// Reader reads a topic from its beginning.
+type Reader struct {
+	client *kgo.Client
+}
+
+// NewReader connects to brokers and starts reading topic from the start of
+// every partition.
+func NewReader(brokers []string, topic string, opts ...kgo.Opt) (*Reader, error) {
+	opts = append([]kgo.Opt{
+		kgo.SeedBrokers(brokers...),
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	}, opts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	return &Reader{client: cl}, nil
+}
+
+// Poll waits for the next records and decodes them. A record whose value is
+// not a known event is an error: nothing on the topic may be undecodable.
+func (r *Reader) Poll(ctx context.Context) ([]Record, error) {
+	fetches := r.client.PollFetches(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var errs []error
+	fetches.EachError(func(topic string, p int32, err error) {
+		errs = append(errs, fmt.Errorf("consume %s[%d]: %w", topic, p, err))
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	var out []Record
+	var decodeErr error
+	fetches.EachRecord(func(kr *kgo.Record) {
+		ev, err := Decode(kr.Value)
+		if err != nil && decodeErr == nil {
+			decodeErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
+		}
+		h := make(map[string]string, len(kr.Headers))
+		for _, hd := range kr.Headers {
+			h[hd.Key] = string(hd.Value)
+		}
+		out = append(out, Record{Partition: kr.Partition, Offset: kr.Offset, Key: string(kr.Key), Headers: h, Value: kr.Value, Event: ev})
+	})
+	return out, decodeErr
+}
+
+// Close stops the reader.
+func (r *Reader) Close() { r.client.Close() }
+
+// Decode turns a record value into the event type it names.
+func Decode(value []byte) (schema.Event, error) {
+	var head struct {
+		EventType string `json:"event_type"`
+	}
+	if err := json.Unmarshal(value, &head); err != nil {
+		return nil, fmt.Errorf("not an event: %w", err)
+	}
+	var ev schema.Event
+	switch head.EventType {
+	case schema.TypeDNISWindow:
+		ev = &schema.DNISWindow{}
+	case schema.TypeDNISGone:
+		ev = &schema.DNISGone{}
+	case schema.TypeWindowClosed:
+		ev = &schema.WindowClosed{}
+	default:
+		return nil, fmt.Errorf("unknown event_type %q", head.EventType)
+	}
+	if err := json.Unmarshal(value, ev); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", head.EventType, err)
+	}
+	return ev, nil
+}
