@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/skill6pub/skill6pub/schema"
@@ -27,6 +28,8 @@ type Record struct {
 // Reader reads a topic from its beginning.
 type Reader struct {
 	client *kgo.Client
+	topic  string
+	next   map[int32]int64 // per partition, the offset after the last record read
 }
 
 // NewReader connects to brokers and starts reading topic from the start of
@@ -41,7 +44,7 @@ func NewReader(brokers []string, topic string, opts ...kgo.Opt) (*Reader, error)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
-	return &Reader{client: cl}, nil
+	return &Reader{client: cl, topic: topic, next: map[int32]int64{}}, nil
 }
 
 // Poll waits for the next records and decodes them. A record whose value is
@@ -69,9 +72,41 @@ func (r *Reader) Poll(ctx context.Context) ([]Record, error) {
 		for _, hd := range kr.Headers {
 			h[hd.Key] = string(hd.Value)
 		}
+		r.next[kr.Partition] = kr.Offset + 1
 		out = append(out, Record{Partition: kr.Partition, Offset: kr.Offset, Key: string(kr.Key), Headers: h, Value: kr.Value, Event: ev})
 	})
 	return out, decodeErr
+}
+
+// ReadToEnd reads every record up to the topic's current high watermarks
+// (the records Kafka acknowledged so far) and hands each to add.
+func (r *Reader) ReadToEnd(ctx context.Context, add func(Record)) error {
+	ends, err := kadm.NewClient(r.client).ListEndOffsets(ctx, r.topic)
+	if err != nil {
+		return fmt.Errorf("list end offsets of %s: %w", r.topic, err)
+	}
+	if err := ends.Error(); err != nil {
+		return fmt.Errorf("list end offsets of %s: %w", r.topic, err)
+	}
+	behind := func() bool {
+		caughtUp := true
+		ends.Each(func(o kadm.ListedOffset) {
+			if r.next[o.Partition] < o.Offset {
+				caughtUp = false
+			}
+		})
+		return !caughtUp
+	}
+	for behind() {
+		records, err := r.Poll(ctx)
+		if err != nil {
+			return err
+		}
+		for _, rec := range records {
+			add(rec)
+		}
+	}
+	return nil
 }
 
 // Close stops the reader.

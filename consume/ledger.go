@@ -21,6 +21,11 @@ func (k WindowKey) String() string {
 	return fmt.Sprintf("%s/%s/%s/r%d", k.Operation, k.SkillID, k.Start.Format(time.RFC3339), k.Revision)
 }
 
+// KeyOf returns the WindowKey of an event.
+func KeyOf(head *schema.Envelope) WindowKey {
+	return WindowKey{head.Operation, head.SkillID, head.WindowStart.UTC(), head.Revision}
+}
+
 // Tally is what arrived for one WindowKey.
 type Tally struct {
 	Key                                    WindowKey
@@ -58,7 +63,7 @@ func (l *Ledger) Add(r Record) {
 		return
 	}
 	l.copies[head.EventID] = r.Value
-	k := WindowKey{head.Operation, head.SkillID, head.WindowStart.UTC(), head.Revision}
+	k := KeyOf(head)
 	t := l.tallies[k]
 	if t == nil {
 		t = &Tally{Key: k}
