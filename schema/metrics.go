@@ -1,11 +1,15 @@
-// Package schema is the event contract that skill6pub publishes to Kafka:
-// the event types, their JSON Schema, deterministic event ids, the Kafka key
-// and the CloudEvents headers. Every other package speaks these types.
 package schema
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"strconv"
 )
+
+// ErrNotFinite is returned when a metric is NaN or infinite: JSON has no
+// such numbers.
+var ErrNotFinite = errors.New("number is not finite")
 
 // NullInt is an integer metric that wolkvox may leave empty. An empty value
 // is "no value" and encodes as JSON null, never as 0.
@@ -49,10 +53,15 @@ type NullFloat struct {
 // FloatOf returns a valid NullFloat.
 func FloatOf(v float64) NullFloat { return NullFloat{Float: v, Valid: true} }
 
-// MarshalJSON encodes the value, or null when it is not valid.
+// MarshalJSON encodes the value in the shortest form that reads back
+// exactly, or null when it is not valid. NaN and infinities are an error
+// wrapping ErrNotFinite.
 func (n NullFloat) MarshalJSON() ([]byte, error) {
 	if !n.Valid {
 		return []byte("null"), nil
+	}
+	if math.IsNaN(n.Float) || math.IsInf(n.Float, 0) {
+		return nil, fmt.Errorf("%v: %w", n.Float, ErrNotFinite)
 	}
 	return strconv.AppendFloat(nil, n.Float, 'f', -1, 64), nil
 }
@@ -84,4 +93,61 @@ type Metrics struct {
 	AbandonPct         NullFloat `json:"abandon_pct"`
 	ASASeconds         NullFloat `json:"asa_seconds"`
 	ATASeconds         NullFloat `json:"ata_seconds"`
+}
+
+// MetricError says which metric of a row breaks the contract.
+type MetricError struct {
+	Metric string // the JSON name, e.g. "asa_seconds"
+	Value  float64
+	Err    error // ErrNotFinite or ErrNegative
+}
+
+// ErrNegative is returned for a count, percentage or duration below zero.
+var ErrNegative = errors.New("number is negative")
+
+func (e *MetricError) Error() string {
+	return fmt.Sprintf("metric %s = %v: %v", e.Metric, e.Value, e.Err)
+}
+
+func (e *MetricError) Unwrap() error { return e.Err }
+
+// Validate reports the first metric that the JSON Schema would refuse in a
+// dnis_window: a NaN or infinite value, or a value below zero. Percentages
+// above 100 are accepted because wolkvox reports show them (9,336.00 %).
+// The error is a *MetricError.
+func (m Metrics) Validate() error {
+	ints := [...]struct {
+		name string
+		v    NullInt
+	}{
+		{"inbound_calls", m.InboundCalls},
+		{"answer_calls", m.AnswerCalls},
+		{"abandon_calls", m.AbandonCalls},
+	}
+	for _, f := range ints {
+		if f.v.Valid && f.v.Int < 0 {
+			return &MetricError{Metric: f.name, Value: float64(f.v.Int), Err: ErrNegative}
+		}
+	}
+	floats := [...]struct {
+		name string
+		v    NullFloat
+	}{
+		{"service_level_10s_pct", m.ServiceLevel10sPct},
+		{"service_level_20s_pct", m.ServiceLevel20sPct},
+		{"service_level_30s_pct", m.ServiceLevel30sPct},
+		{"abandon_pct", m.AbandonPct},
+		{"asa_seconds", m.ASASeconds},
+		{"ata_seconds", m.ATASeconds},
+	}
+	for _, f := range floats {
+		switch {
+		case !f.v.Valid:
+		case math.IsNaN(f.v.Float) || math.IsInf(f.v.Float, 0):
+			return &MetricError{Metric: f.name, Value: f.v.Float, Err: ErrNotFinite}
+		case f.v.Float < 0:
+			return &MetricError{Metric: f.name, Value: f.v.Float, Err: ErrNegative}
+		}
+	}
+	return nil
 }

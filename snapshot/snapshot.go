@@ -1,6 +1,7 @@
 // Package snapshot turns one fetched window into events by comparing it with
 // the snapshot of the window before it (or, for a revision, with what was
-// published for the same window). Diff and Revise are pure functions.
+// published for the same window). Diff and Revise are pure functions: the
+// same inputs give the same events, in the same order, with the same ids.
 package snapshot
 
 import (
@@ -12,29 +13,211 @@ import (
 
 // Snapshot is what was published for one window of one skill: its rows with
 // the DNIS as published (already pseudonymized when a key is set), sorted by
-// DNIS. The next window is diffed against it.
+// DNIS, one row per DNIS. The next window is diffed against it, and a
+// revision of the same window against it.
 type Snapshot struct {
 	WindowStart time.Time   `json:"window_start"`
 	WindowEnd   time.Time   `json:"window_end"`
 	Revision    int         `json:"revision"`
 	Rows        []fetch.Row `json:"rows"`
+	// PreviousWindowStart is the start of the window this one was compared
+	// with, nil when none was known. A revision repeats it.
+	PreviousWindowStart *time.Time `json:"previous_window_start,omitempty"`
+	// Repeaters are the DNIS of Rows that were also in that previous window,
+	// sorted: a revision cannot look at the previous window any more and
+	// counts its repeat callers from them.
+	Repeaters []string `json:"repeaters,omitempty"`
+	// RejectedRows is the number of dead letters published with the window:
+	// a re-fetch with another number is a revision.
+	RejectedRows int `json:"rejected_rows,omitempty"`
+	// DNISKeyID identifies the DNIS_HMAC_KEY the rows were pseudonymized
+	// with ("" for none, see schema.DNISHasher.KeyID). DNIS are only
+	// compared between snapshots with the same key.
+	DNISKeyID string `json:"dnis_key_id,omitempty"`
 }
 
 // Window is one freshly fetched window with what the events need around it.
 type Window struct {
 	Operation string
 	SkillID   string
+	// Start and End bound the window [Start, End) in the operation's time
+	// zone; the events' times carry Start's location.
 	Start     time.Time
 	End       time.Time
 	FetchedAt time.Time
 	Producer  schema.Producer
 	Report    fetch.Report
+	// Hasher pseudonymizes every DNIS (the value, the key, the id input and
+	// the "dnis" member of rejected rows); nil publishes them as received.
+	Hasher *schema.DNISHasher
 }
 
-// Output is what a window produces: its events in publishing order, its dead
-// letters, and the snapshot to keep once they are acknowledged.
+// Output is what a window produces: its events in publishing order (the
+// dnis_window events sorted by DNIS, then the dnis_gone events sorted by
+// DNIS, then the window_closed), its dead letters, and the snapshot to keep
+// once they are acknowledged. The Previous metrics of the events point into
+// the rows of the snapshot they were compared with: treat both as read-only.
 type Output struct {
 	Events      []schema.Event
 	DeadLetters []schema.DeadLetter
 	Snapshot    Snapshot
+}
+
+// Diff compares the window cur with the snapshot of the last published
+// window, prev, and returns revision 0 of cur: one dnis_window per DNIS
+// (new, changed or unchanged), one dnis_gone per DNIS of prev missing from
+// cur, one window_closed.
+//
+// prev is nil for the first window after a fresh start. The previous window
+// is then unknown rather than empty: every row is new, previous_window_known
+// is false, and nothing is gone. The same holds when prev was pseudonymized
+// with another DNIS_HMAC_KEY (or none): pseudonyms of two keys cannot be
+// compared, and the old ones must not be published under the new key's flag.
+func Diff(prev *Snapshot, cur Window) Output {
+	b := newBuild(cur, 0)
+	var base []fetch.Row
+	var previousStart *time.Time
+	if prev != nil && prev.DNISKeyID == cur.Hasher.KeyID() {
+		base = canonicalRows(prev.Rows)
+		previousStart = &prev.WindowStart
+	}
+	known := previousStart != nil
+	rows := b.prepared.rows
+
+	events := make([]schema.Event, 0, len(rows)+1)
+	windows := make([]schema.DNISWindow, len(rows))
+	deltas := make([]schema.Metrics, 0, min(len(rows), len(base)))
+	var repeaters []string
+	var gone []int
+	join(rows, len(base), func(j int) string { return base[j].DNIS }, func(i, j int) {
+		w := b.dnisWindow(&windows[i], i, known)
+		switch {
+		case j < 0:
+			w.Change = schema.ChangeNew
+		default:
+			if rows[i].Metrics == base[j].Metrics {
+				w.Change = schema.ChangeUnchanged
+			} else {
+				w.Change = schema.ChangeChanged
+			}
+			w.Previous = &base[j].Metrics
+			deltas = append(deltas, delta(rows[i].Metrics, base[j].Metrics))
+			w.Delta = &deltas[len(deltas)-1]
+			repeaters = append(repeaters, rows[i].DNIS)
+		}
+		events = append(events, w)
+	}, func(j int) { gone = append(gone, j) })
+
+	events = b.appendGone(events, base, gone)
+	closed := b.windowClosed(previousStart, len(rows), len(gone), len(repeaters))
+	events = append(events, closed)
+	return Output{
+		Events:      events,
+		DeadLetters: b.prepared.dead,
+		Snapshot:    b.snapshot(previousStart, repeaters),
+	}
+}
+
+// Revise compares a re-fetch of an already published window, cur, with
+// what was published for it and reports whether anything changed. When it
+// did, the output is revision published.Revision+1: a revised dnis_window
+// for each DNIS whose metrics differ (previous = as published), a new one
+// for each DNIS that appeared, a dnis_gone for each that vanished, then a
+// window_closed over the whole re-fetched window, and the dead letters of
+// the re-fetch. A different number of rejected rows is also a change. When
+// nothing changed there are no events and the snapshot is published.
+//
+// A revision cannot see the window before: its repeat callers are those
+// of published.Repeaters still present. If published was pseudonymized
+// with another key, every row is republished as new under the current one.
+//
+// cur must be the same window as published; anything else is a bug of the
+// caller and panics rather than publish wrong revisions.
+func Revise(published Snapshot, cur Window) (Output, bool) {
+	if !published.WindowStart.Equal(cur.Start) {
+		panic("snapshot: Revise of the window at " + cur.Start.Format(time.RFC3339) +
+			" with the snapshot of the window at " + published.WindowStart.Format(time.RFC3339))
+	}
+	b := newBuild(cur, published.Revision+1)
+	sameKey := published.DNISKeyID == cur.Hasher.KeyID()
+	var base []fetch.Row
+	var repeatersBefore []string
+	previousStart := published.PreviousWindowStart
+	if sameKey {
+		base = canonicalRows(published.Rows)
+		repeatersBefore = canonicalStrings(published.Repeaters)
+	} else {
+		previousStart = nil
+	}
+	rows := b.prepared.rows
+
+	var events []schema.Event
+	var windows []schema.DNISWindow // allocated on the first change: most re-fetches change nothing
+	var deltas []schema.Metrics
+	var gone []int
+	join(rows, len(base), func(j int) string { return base[j].DNIS }, func(i, j int) {
+		if j >= 0 && rows[i].Metrics == base[j].Metrics {
+			return
+		}
+		if windows == nil {
+			// At most one event per row and one delta per common DNIS, so
+			// the pointers taken below stay valid: no append reallocates.
+			windows = make([]schema.DNISWindow, 0, len(rows))
+			deltas = make([]schema.Metrics, 0, min(len(rows), len(base)))
+		}
+		windows = append(windows, schema.DNISWindow{})
+		w := b.dnisWindow(&windows[len(windows)-1], i, sameKey)
+		if j < 0 {
+			w.Change = schema.ChangeNew
+		} else {
+			w.Change = schema.ChangeRevised
+			w.Previous = &base[j].Metrics
+			deltas = append(deltas, delta(rows[i].Metrics, base[j].Metrics))
+			w.Delta = &deltas[len(deltas)-1]
+		}
+		events = append(events, w)
+	}, func(j int) { gone = append(gone, j) })
+
+	if sameKey && len(events) == 0 && len(gone) == 0 && len(b.prepared.dead) == published.RejectedRows {
+		return Output{Snapshot: published}, false
+	}
+	var repeaters []string
+	join(rows, len(repeatersBefore), func(j int) string { return repeatersBefore[j] }, func(i, j int) {
+		if j >= 0 {
+			repeaters = append(repeaters, rows[i].DNIS)
+		}
+	}, func(int) {})
+
+	dnisEvents := len(events)
+	events = b.appendGone(events, base, gone)
+	closed := b.windowClosed(previousStart, dnisEvents, len(gone), len(repeaters))
+	events = append(events, closed)
+	return Output{
+		Events:      events,
+		DeadLetters: b.prepared.dead,
+		Snapshot:    b.snapshot(previousStart, repeaters),
+	}, true
+}
+
+// join walks rows (sorted by DNIS, unique) and n other keys (sorted,
+// unique, keyOf(j) the j-th) in key order: inRows(i, j) for each row, with j
+// the index of the same key or -1, and onlyOther(j) for each key that no row
+// has.
+func join(rows []fetch.Row, n int, keyOf func(j int) string, inRows func(i, j int), onlyOther func(j int)) {
+	j := 0
+	for i := range rows {
+		for j < n && keyOf(j) < rows[i].DNIS {
+			onlyOther(j)
+			j++
+		}
+		if j < n && keyOf(j) == rows[i].DNIS {
+			inRows(i, j)
+			j++
+		} else {
+			inRows(i, -1)
+		}
+	}
+	for ; j < n; j++ {
+		onlyOther(j)
+	}
 }

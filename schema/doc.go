@@ -1,0 +1,49 @@
+// Package schema is the event contract that skill6pub publishes to Kafka:
+// the event types, their JSON Schema, deterministic event ids, DNIS
+// pseudonymization, the Kafka key and the CloudEvents headers. Every other
+// package speaks these types.
+//
+// # Event ids
+//
+// An event id is the first 16 bytes of a SHA-256, in lower-case hex (32
+// characters), over this byte string:
+//
+//	"skill6pub.event_id.v1"
+//	for each of event_type, operation, skill_id, subject:
+//	    uint32 big-endian length in bytes, then the UTF-8 bytes
+//	int64 big-endian window_start in Unix seconds (the instant, any zone)
+//	int64 big-endian revision
+//
+// The subject is the DNIS as published (the HMAC when pseudonymization is
+// on) for dnis_window and dnis_gone, and [WindowSubject] for window_closed.
+// event_type is part of the input so that a dnis_window and a dnis_gone of
+// the same DNIS and window never share an id. The content is not part of
+// the input: a window published again, after a crash or by a backfill, has
+// the same ids, and consumers keep the first copy of each. 128 bits keep
+// accidental collisions out of reach for any realistic number of events.
+//
+// Dead letters use the same construction with event_type "dead_letter" and
+// the subject "row:<index in the response's data array>",
+// "typed_row:<index among the typed rows>" for a row refused after it was
+// typed, or "event:<event_id>" for an event that could not be published.
+//
+// # Kafka records
+//
+// The key is {operation}:{skill_id}:{dnis} for dnis_window and dnis_gone,
+// and {operation}:{skill_id} for window_closed and dead letters. The headers
+// follow the CloudEvents 1.0 Kafka protocol binding in binary mode:
+//
+//	ce_specversion  1.0
+//	ce_id           the event_id (dead_letter_id for a dead letter)
+//	ce_type         com.github.skill6pub.<event_type>.v<schema_version>
+//	ce_source       /wolkvox/<operation>/skill_6/<skill_id> (path-escaped)
+//	ce_time         window_end, RFC 3339 with the operation's offset
+//	content-type    application/json
+//
+// ce_type is reverse-DNS named after this project because skill6pub, not
+// wolkvox, defines what the events mean, and it carries the schema version
+// so that a breaking change routes to new handlers. ce_time is the end of
+// the window, the moment its calls were complete, so that every copy and
+// every revision of a window's events carries the same time; when the data
+// was read is fetched_at in the body.
+package schema

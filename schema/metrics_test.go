@@ -1,0 +1,71 @@
+package schema_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/skill6pub/skill6pub/schema"
+)
+
+func TestNullJSON(t *testing.T) {
+	cases := []struct {
+		v    any
+		want string
+	}{
+		{schema.IntOf(0), "0"},
+		{schema.NullInt{Int: 5}, "null"},
+		{schema.FloatOf(28.81), "28.81"},
+		{schema.FloatOf(9336), "9336"},
+		{schema.FloatOf(0), "0"},
+		{schema.NullFloat{Float: 1}, "null"},
+	}
+	for _, c := range cases {
+		b, err := json.Marshal(c.v)
+		if err != nil || string(b) != c.want {
+			t.Errorf("Marshal(%+v) = %s, %v; want %s", c.v, b, err, c.want)
+		}
+	}
+	var m schema.Metrics
+	if err := json.Unmarshal([]byte(`{"inbound_calls":3,"asa_seconds":null,"abandon_pct":28.81}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.InboundCalls != schema.IntOf(3) || m.ASASeconds.Valid || m.AbandonPct != schema.FloatOf(28.81) {
+		t.Errorf("Unmarshal = %+v", m)
+	}
+	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if _, err := json.Marshal(schema.FloatOf(f)); !errors.Is(err, schema.ErrNotFinite) {
+			t.Errorf("Marshal(%v) error %v, want ErrNotFinite", f, err)
+		}
+	}
+}
+
+func TestMetricsValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*schema.Metrics)
+		metric string
+		is     error
+	}{
+		{"all null", func(m *schema.Metrics) { *m = schema.Metrics{} }, "", nil},
+		{"over 100 percent", func(m *schema.Metrics) { m.ServiceLevel30sPct = schema.FloatOf(9336) }, "", nil},
+		{"zero", func(m *schema.Metrics) { m.InboundCalls = schema.IntOf(0) }, "", nil},
+		{"negative count", func(m *schema.Metrics) { m.AbandonCalls = schema.IntOf(-1) }, "abandon_calls", schema.ErrNegative},
+		{"negative seconds", func(m *schema.Metrics) { m.ATASeconds = schema.FloatOf(-0.5) }, "ata_seconds", schema.ErrNegative},
+		{"NaN", func(m *schema.Metrics) { m.ServiceLevel10sPct = schema.FloatOf(math.NaN()) }, "service_level_10s_pct", schema.ErrNotFinite},
+		{"infinite", func(m *schema.Metrics) { m.ASASeconds = schema.FloatOf(math.Inf(1)) }, "asa_seconds", schema.ErrNotFinite},
+	}
+	for _, c := range cases {
+		m := sampleMetrics()
+		c.change(&m)
+		err := m.Validate()
+		var me *schema.MetricError
+		switch {
+		case c.is == nil && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.is != nil && (!errors.Is(err, c.is) || !errors.As(err, &me) || me.Metric != c.metric):
+			t.Errorf("%s: error %v, want a MetricError on %s wrapping %v", c.name, err, c.metric, c.is)
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package snapshot
+
+import (
+	"cmp"
+	"encoding/json"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/schema"
+)
+
+// build holds what every event of one window and revision shares.
+type build struct {
+	cur      Window
+	env      schema.Envelope // without event id and type
+	prepared prepared
+}
+
+func newBuild(cur Window, revision int) *build {
+	b := &build{cur: cur}
+	b.env = schema.Envelope{
+		SchemaVersion: schema.Version,
+		Operation:     cur.Operation,
+		SkillID:       cur.SkillID,
+		WindowStart:   cur.Start,
+		WindowEnd:     cur.End,
+		Revision:      revision,
+		// The clock may run in UTC or the host's zone; the events speak the
+		// operation's.
+		FetchedAt: cur.FetchedAt.In(cur.Start.Location()),
+		Producer:  cur.Producer,
+	}
+	b.prepared = prepare(cur, &b.env)
+	return b
+}
+
+func (b *build) envelope(eventType, subject string) schema.Envelope {
+	e := b.env
+	e.EventType = eventType
+	e.EventID = schema.EventID(eventType, e.Operation, e.SkillID, subject, e.WindowStart, e.Revision)
+	return e
+}
+
+// dnisWindow fills *w for row i of the window, without change, previous
+// and delta, and returns w.
+func (b *build) dnisWindow(w *schema.DNISWindow, i int, previousKnown bool) *schema.DNISWindow {
+	row := &b.prepared.rows[i]
+	*w = schema.DNISWindow{
+		Envelope:            b.envelope(schema.TypeDNISWindow, row.DNIS),
+		DNIS:                row.DNIS,
+		DNISHashed:          b.cur.Hasher.Enabled(),
+		SourceRows:          b.prepared.sourceRows(i),
+		Metrics:             row.Metrics,
+		PreviousWindowKnown: previousKnown,
+	}
+	return w
+}
+
+// appendGone appends a dnis_gone for each base[j], j in gone.
+func (b *build) appendGone(events []schema.Event, base []fetch.Row, gone []int) []schema.Event {
+	gones := make([]schema.DNISGone, len(gone))
+	for k, j := range gone {
+		gones[k] = schema.DNISGone{
+			Envelope:   b.envelope(schema.TypeDNISGone, base[j].DNIS),
+			DNIS:       base[j].DNIS,
+			DNISHashed: b.cur.Hasher.Enabled(),
+			Previous:   base[j].Metrics,
+		}
+		events = append(events, &gones[k])
+	}
+	return events
+}
+
+func (b *build) windowClosed(previousStart *time.Time, dnisEvents, gone, repeaters int) *schema.WindowClosed {
+	return &schema.WindowClosed{
+		Envelope:            b.envelope(schema.TypeWindowClosed, schema.WindowSubject),
+		PreviousWindowKnown: previousStart != nil,
+		PreviousWindowStart: b.inZone(previousStart),
+		RowCount:            len(b.prepared.rows),
+		MergedRows:          b.prepared.merged,
+		RejectedRows:        len(b.prepared.dead),
+		DNISWindowEvents:    dnisEvents,
+		GoneCount:           gone,
+		RepeatCallers:       repeaters,
+		MaybeTruncated:      b.cur.Report.MaybeTruncated,
+		NoData:              b.cur.Report.NoData,
+		Totals:              totals(b.prepared.rows),
+	}
+}
+
+func (b *build) snapshot(previousStart *time.Time, repeaters []string) Snapshot {
+	return Snapshot{
+		WindowStart:         b.cur.Start,
+		WindowEnd:           b.cur.End,
+		Revision:            b.env.Revision,
+		Rows:                b.prepared.rows,
+		PreviousWindowStart: b.inZone(previousStart),
+		Repeaters:           repeaters,
+		RejectedRows:        len(b.prepared.dead),
+		DNISKeyID:           b.cur.Hasher.KeyID(),
+	}
+}
+
+// inZone returns a copy of *t in the operation's zone (a snapshot read back
+// from disk has lost the zone's name), or nil.
+func (b *build) inZone(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	in := t.In(b.cur.Start.Location())
+	return &in
+}
+
+// prepared is a window's typed rows made ready to compare: pseudonymized,
+// checked against the schema's ranges, sorted by DNIS and merged to one row
+// per DNIS; and its dead letters.
+type prepared struct {
+	rows    []fetch.Row
+	sources []int32 // response rows behind each row; nil when all are 1
+	merged  int     // rows merged into another row of the same DNIS
+	dead    []schema.DeadLetter
+}
+
+func (p *prepared) sourceRows(i int) int {
+	if p.sources == nil {
+		return 1
+	}
+	return int(p.sources[i])
+}
+
+// rawWithheld is added to the reason of a rejected row whose raw JSON could
+// not be searched for its DNIS while pseudonymization is on.
+const rawWithheld = " (raw row withheld: it is not a JSON object and DNIS_HMAC_KEY is set)"
+
+func prepare(cur Window, env *schema.Envelope) prepared {
+	var p prepared
+	hashed := cur.Hasher.Enabled()
+	for _, r := range cur.Report.Rejected {
+		raw, withheld := cur.Hasher.PseudonymizeRaw(r.Raw)
+		reason := r.Reason
+		if withheld {
+			reason += rawWithheld
+		}
+		p.dead = append(p.dead, schema.RowDeadLetter(env, r.Index, reason, raw, hashed))
+	}
+
+	typed := cur.Report.Rows
+	keys := make([]string, len(typed))
+	order := make([]int32, 0, len(typed))
+	for k := range typed {
+		keys[k] = cur.Hasher.Hash(typed[k].DNIS)
+		// The fetcher types rows but cannot know what the schema refuses;
+		// such a row would make the whole window unpublishable.
+		if err := typed[k].Metrics.Validate(); err != nil {
+			p.dead = append(p.dead, schema.TypedRowDeadLetter(env, k, err.Error(), refusedRaw(keys[k], typed[k].Metrics), hashed))
+			continue
+		}
+		order = append(order, int32(k))
+	}
+	sortByKey(order, keys)
+	p.rows, p.sources, p.merged = mergeRuns(typed, keys, order)
+	return p
+}
+
+// sortByKey sorts the row indexes by key, ties in response order so that
+// merged rows are summed in a fixed order.
+func sortByKey(order []int32, keys []string) {
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := strings.Compare(keys[a], keys[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+}
+
+// mergeRuns returns the rows in order, with DNIS keys[k], one per DNIS.
+//
+// wolkvox may send a DNIS more than once in a response (with skill_id=all,
+// presumably once per skill). The rows are merged rather than one of them
+// dead-lettered: keyed consumers expect one row per DNIS and window, and
+// either row alone would understate the caller's calls and the totals.
+// Counts are summed; service levels and abandon_pct are weighted by inbound
+// calls, ASA by answered and ATA by abandoned calls, as in the totals. The
+// merge stays visible: source_rows on the event, merged_rows on the
+// window_closed.
+func mergeRuns(typed []fetch.Row, keys []string, order []int32) (rows []fetch.Row, sources []int32, merged int) {
+	rows = make([]fetch.Row, 0, len(order))
+	for start := 0; start < len(order); {
+		end := start + 1
+		for end < len(order) && keys[order[end]] == keys[order[start]] {
+			end++
+		}
+		row := fetch.Row{DNIS: keys[order[start]], Metrics: typed[order[start]].Metrics}
+		if n := end - start; n > 1 {
+			var sum aggregate
+			for _, k := range order[start:end] {
+				sum.add(typed[k].Metrics)
+			}
+			row.Metrics = sum.metrics()
+			if sources == nil {
+				sources = make([]int32, len(rows), len(order))
+				for i := range sources {
+					sources[i] = 1
+				}
+			}
+			merged += n - 1
+		}
+		rows = append(rows, row)
+		if sources != nil {
+			sources = append(sources, int32(end-start))
+		}
+		start = end
+	}
+	return rows, sources, merged
+}
+
+// canonicalRows returns rows sorted by DNIS with one row per DNIS. A
+// snapshot written by this package already is, and is returned as it is.
+func canonicalRows(rows []fetch.Row) []fetch.Row {
+	if isStrictlySorted(len(rows), func(i int) string { return rows[i].DNIS }) {
+		return rows
+	}
+	keys := make([]string, len(rows))
+	order := make([]int32, len(rows))
+	for i := range rows {
+		keys[i] = rows[i].DNIS
+		order[i] = int32(i)
+	}
+	sortByKey(order, keys)
+	out, _, _ := mergeRuns(rows, keys, order)
+	return out
+}
+
+// canonicalStrings returns s sorted without duplicates, s itself when it
+// already is.
+func canonicalStrings(s []string) []string {
+	if isStrictlySorted(len(s), func(i int) string { return s[i] }) {
+		return s
+	}
+	return slices.Compact(slices.Sorted(slices.Values(s)))
+}
+
+func isStrictlySorted(n int, key func(i int) string) bool {
+	for i := 1; i < n; i++ {
+		if key(i-1) >= key(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// refusedRaw is the raw JSON of a typed row that Validate refused, for its
+// dead letter: the row as typed, with non-finite values (which JSON cannot
+// hold) as null; the reason names the value.
+func refusedRaw(dnis string, m schema.Metrics) json.RawMessage {
+	for _, f := range []*schema.NullFloat{&m.ServiceLevel10sPct, &m.ServiceLevel20sPct, &m.ServiceLevel30sPct, &m.AbandonPct, &m.ASASeconds, &m.ATASeconds} {
+		if math.IsNaN(f.Float) || math.IsInf(f.Float, 0) {
+			*f = schema.NullFloat{}
+		}
+	}
+	raw, _ := json.Marshal(fetch.Row{DNIS: dnis, Metrics: m}) // cannot fail: only finite numbers are left
+	return raw
+}
