@@ -259,6 +259,12 @@ func sameHostRedirects(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// Format prints the Client as its endpoint and zone, whatever the verb:
+// fmt would print the token inside an unexported field otherwise.
+func (c *Client) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "fetch.Client{%s, %s}", c.endpoint, c.loc)
+}
+
 // Location returns the operation's time zone, in which dates are sent.
 func (c *Client) Location() *time.Location { return c.loc }
 

@@ -62,7 +62,7 @@ func newClient(t *testing.T, cfg fetch.Config, opts ...fetch.Option) *fetch.Clie
 }
 
 // startSim serves a simulator with the test token on a fake clock at now.
-func startSim(t *testing.T, cfg wolkvoxsim.Config) (*wolkvoxsim.Server, *httptest.Server) {
+func startSim(t testing.TB, cfg wolkvoxsim.Config) (*wolkvoxsim.Server, *httptest.Server) {
 	t.Helper()
 	cfg.Token = token
 	if cfg.Clock == nil {
