@@ -13,5 +13,4 @@ func runDaemon(context.Context, []string, io.Writer, io.Writer) error   { return
 func runOnce(context.Context, []string, io.Writer, io.Writer) error     { return errNotBuilt }
 func runBackfill(context.Context, []string, io.Writer, io.Writer) error { return errNotBuilt }
 func runDemo(context.Context, []string, io.Writer, io.Writer) error     { return errNotBuilt }
-func runSimulate(context.Context, []string, io.Writer, io.Writer) error { return errNotBuilt }
 func runSchema(context.Context, []string, io.Writer, io.Writer) error   { return errNotBuilt }
