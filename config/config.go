@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -35,6 +37,11 @@ type ServiceConfig struct {
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"on SIGINT/SIGTERM, time to finish the window in flight and flush"`
+	// ClockSpeed and ClockStart exist for demos and end-to-end tests: they
+	// run the service on an accelerated clock so that hours of windows pass
+	// in seconds. Production leaves them alone.
+	ClockSpeed float64   `envconfig:"CLOCK_SPEED" default:"1" desc:"run the clock this many times faster than real time (demos and tests only)"`
+	ClockStart time.Time `envconfig:"CLOCK_START" desc:"RFC 3339 time at which an accelerated clock starts (default: now; demos and tests only)"`
 }
 
 const usageFormat = `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}
@@ -84,4 +91,56 @@ func Variables() []string {
 		}
 	}
 	return names
+}
+
+// Defaults returns the configuration with every variable at its default,
+// whatever the environment holds: the demo runs on it.
+func Defaults() (Config, error) {
+	var c Config
+	for _, p := range c.parts() {
+		v := reflect.ValueOf(p).Elem()
+		t := v.Type()
+		for i := range t.NumField() {
+			def, ok := t.Field(i).Tag.Lookup("default")
+			if !ok {
+				continue
+			}
+			if err := setDefault(v.Field(i), def); err != nil {
+				return Config{}, fmt.Errorf("default of %s: %w", t.Field(i).Tag.Get("envconfig"), err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// setDefault parses a default tag into a field of one of the kinds the
+// configuration uses.
+func setDefault(f reflect.Value, def string) error {
+	if f.Type() == reflect.TypeFor[time.Duration]() {
+		d, err := time.ParseDuration(def)
+		f.SetInt(int64(d))
+		return err
+	}
+	var err error
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(def)
+	case reflect.Bool:
+		var b bool
+		b, err = strconv.ParseBool(def)
+		f.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		var n int64
+		n, err = strconv.ParseInt(def, 10, 64)
+		f.SetInt(n)
+	case reflect.Float64:
+		var x float64
+		x, err = strconv.ParseFloat(def, 64)
+		f.SetFloat(x)
+	case reflect.Slice:
+		f.Set(reflect.ValueOf(strings.Split(def, ",")))
+	default:
+		err = fmt.Errorf("no default parser for %s", f.Type())
+	}
+	return err
 }

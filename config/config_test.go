@@ -22,3 +22,26 @@ func TestUsageListsEveryVariableWithItsDefault(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultsIgnoreTheEnvironment(t *testing.T) {
+	t.Setenv("INTERVAL", "15m")
+	t.Setenv("KAFKA_TOPIC", "elsewhere")
+	c, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Schedule.Interval.String() != "5m0s" || c.Kafka.Topic != "wolkvox.skill6.dnis-service-level" ||
+		c.Kafka.Brokers[0] != "127.0.0.1:9092" || c.Service.ClockSpeed != 1 || c.Wolkvox.DailyQuota != 1000 {
+		t.Fatalf("Defaults() = %+v", c)
+	}
+	loaded, err := func() (Config, error) {
+		t.Setenv("SKILL_IDS", "3")
+		return Load()
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Schedule.Interval.String() != "15m0s" || loaded.Kafka.Topic != "elsewhere" {
+		t.Fatalf("Load() ignored the environment: %+v", loaded.Schedule)
+	}
+}

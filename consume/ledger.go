@@ -36,6 +36,15 @@ type Tally struct {
 // DNISEvents is the number of dnis_window events of the window.
 func (t *Tally) DNISEvents() int { return t.New + t.Changed + t.Unchanged + t.Revised }
 
+// Complete reports whether the window_closed arrived and every event it
+// counts arrived too.
+func (t *Tally) Complete() bool {
+	if t.Closed == nil || t.Gone != t.Closed.GoneCount {
+		return false
+	}
+	return t.Key.Revision > 0 || t.DNISEvents() == t.Closed.RowCount
+}
+
 // Ledger accumulates records and checks what skill6pub promises about them:
 // every event id's copies are identical, and each window_closed agrees with
 // the DNIS events before it.

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/metrics"
+	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/scheduler"
+	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// service is the wired pipeline: fetch -> diff -> publish -> commit, with
+// one logger, one metrics registry and one clock shared by all of it.
+type service struct {
+	cfg       config.Config
+	log       zerolog.Logger
+	clock     clock.Clock
+	registry  *prometheus.Registry
+	metrics   *metrics.Metrics
+	fetcher   *fetch.Client
+	producer  *producer.Producer
+	store     *state.Dir
+	scheduler *scheduler.Scheduler
+}
+
+// loadService reads the configuration from the environment and builds the
+// service, logging to stderr.
+func loadService(stderr io.Writer) (*service, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	log, err := newLogger(cfg.Service.LogLevel, cfg.Service.LogFormat, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return newService(cfg, log)
+}
+
+// newService checks the whole configuration and builds every component
+// without connecting to anything: configuration errors come out together,
+// one line each, before the first connection.
+func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
+	s := &service{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = metrics.New(s.registry)
+	s.clock = serviceClock(cfg.Service)
+
+	var problems []error
+	var err error
+	if s.fetcher, err = fetch.New(cfg.Wolkvox, fetch.WithClock(s.clock), fetch.WithLogger(log), fetch.WithMetrics(s.metrics)); err != nil {
+		problems = append(problems, err)
+	}
+	if s.producer, err = producer.New(cfg.Kafka, producer.WithLogger(log), producer.WithMetrics(s.metrics), producer.WithClock(s.clock)); err != nil {
+		problems = append(problems, err)
+	}
+	if err := cfg.Schedule.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	if cfg.Service.ShutdownTimeout <= 0 {
+		problems = append(problems, fmt.Errorf("SHUTDOWN_TIMEOUT=%s: must be positive", cfg.Service.ShutdownTimeout))
+	}
+	if cfg.Service.ClockSpeed <= 0 {
+		problems = append(problems, fmt.Errorf("CLOCK_SPEED=%g: must be positive", cfg.Service.ClockSpeed))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+
+	return s, nil
+}
+
+// serviceClock is the wall clock, or an accelerated one for demos and tests.
+func serviceClock(c config.ServiceConfig) clock.Clock {
+	if c.ClockSpeed == 1 && c.ClockStart.IsZero() {
+		return clock.Real{}
+	}
+	start := c.ClockStart
+	if start.IsZero() {
+		start = time.Now()
+	}
+	return clock.NewAccelerated(start, c.ClockSpeed)
+}
+
+// open takes the state directory's lock, makes sure the topics exist and
+// builds the scheduler. It is the first step that touches the outside world.
+func (s *service) open(ctx context.Context) error {
+	store, err := state.OpenDir(s.cfg.Service.StateDir, state.WithLogger(s.log))
+	if err != nil {
+		return err
+	}
+	s.store = store
+	if err := s.producer.Bootstrap(ctx); err != nil {
+		return err
+	}
+	operation := s.cfg.Wolkvox.Server
+	if operation == "" {
+		operation = "custom"
+	}
+	s.scheduler, err = scheduler.New(s.cfg.Schedule, scheduler.Deps{
+		Fetcher:       s.fetcher,
+		Publisher:     s.producer,
+		Store:         s.store,
+		Clock:         s.clock,
+		Logger:        s.log,
+		Metrics:       s.metrics,
+		Location:      s.fetcher.Location(),
+		Operation:     operation,
+		Producer:      schema.Producer{Name: "skill6pub", Version: version},
+		Hasher:        schema.NewDNISHasher(s.cfg.Service.DNISHMACKey),
+		DailyQuota:    s.cfg.Wolkvox.DailyQuota,
+		CallsToday:    s.fetcher.CallsToday,
+		ShutdownGrace: s.cfg.Service.ShutdownTimeout,
+	})
+	return err
+}
+
+// close flushes the producer under the shutdown deadline and releases the
+// state directory. ctx may already be cancelled: the deadline is its own.
+func (s *service) close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Service.ShutdownTimeout)
+	defer cancel()
+	err := s.producer.Close(ctx)
+	if s.store != nil {
+		err = errors.Join(err, s.store.Close())
+	}
+	return err
+}
+
+// ready is the /readyz check: Kafka reachable and every skill's last window
+// published within two intervals of now.
+func (s *service) ready(ctx context.Context) error {
+	if err := s.producer.Ready(ctx); err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	limit := 2*s.cfg.Schedule.Interval + s.cfg.Schedule.SettleDelay
+	for skill, end := range s.scheduler.LastPublished() {
+		if age := now.Sub(end); age > limit {
+			return fmt.Errorf("skill %s: last window published ended %s ago (limit %s)", skill, age.Round(time.Second), limit)
+		}
+	}
+	return nil
+}
