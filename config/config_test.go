@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,17 @@ func TestDefaultsIgnoreTheEnvironment(t *testing.T) {
 	}
 	if loaded.Schedule.Interval.String() != "15m0s" || loaded.Kafka.Topic != "elsewhere" {
 		t.Fatalf("Load() ignored the environment: %+v", loaded.Schedule)
+	}
+}
+
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Variables() {
+		if !strings.Contains(string(readme), "| `"+name+"` |") {
+			t.Errorf("README.md has no configuration row for %s", name)
+		}
 	}
 }
