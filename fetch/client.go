@@ -311,10 +311,11 @@ func (c *Client) countCall() {
 func (c *Client) Fetch(ctx context.Context, skillID string, start, end time.Time) (Report, error) {
 	ini := start.In(c.loc).Format(dateLayout)
 	last := end.Add(-time.Second).In(c.loc).Format(dateLayout)
-	op := "skill_6 skill=" + skillID + " date_ini=" + ini + " date_end=" + last
 	if msg := checkWindow(skillID, start, end); msg != "" {
+		op := "skill_6 skill=" + quoteShort(skillID) + " date_ini=" + ini + " date_end=" + last
 		return Report{}, &Error{Kind: KindBadRequest, Op: op, Msg: msg}
 	}
+	op := "skill_6 skill=" + skillID + " date_ini=" + ini + " date_end=" + last
 	target := c.endpoint + "?api=skill_6&skill_id=" + url.QueryEscape(skillID) + "&date_ini=" + ini + "&date_end=" + last
 	log := c.log.With().Str("skill", skillID).Str("date_ini", ini).Str("date_end", last).Logger()
 	began := c.clock.Now()
@@ -385,18 +386,24 @@ func (c *Client) redact(s string) string {
 // caller's context ending.
 var errCallTimeout = errors.New("call timeout")
 
-// try makes one HTTP call while holding the token lock.
+// try makes one call: the exchange under the token lock, then the judging
+// of the answer (decoding a large body takes a while) outside it.
 func (c *Client) try(ctx context.Context, target string, log zerolog.Logger) (Report, *Error) {
 	if err := c.lock.acquire(ctx); err != nil {
 		return Report{}, canceled(err)
 	}
-	defer c.lock.release()
 	if err := ctx.Err(); err != nil {
+		c.lock.release()
 		return Report{}, canceled(err)
 	}
 	c.countCall()
 	began := c.clock.Now()
-	rep, status, fe := c.call(ctx, target)
+	ans, fe := c.exchange(ctx, target)
+	c.lock.release()
+	var rep Report
+	if fe == nil {
+		rep, fe = judge(ans)
+	}
 	took := c.clock.Now().Sub(began)
 
 	outcome := "ok"
@@ -410,7 +417,7 @@ func (c *Client) try(ctx context.Context, target string, log zerolog.Logger) (Re
 		c.metrics.FetchDuration.WithLabelValues(outcome).Observe(took.Seconds())
 		c.metrics.FetchOutcomes.WithLabelValues(outcome).Inc()
 	}
-	log.Debug().Int("status", status).Str("outcome", outcome).Dur("took", took).
+	log.Debug().Int("status", ans.status).Str("outcome", outcome).Dur("took", took).
 		Int("rows", len(rep.Rows)).Int("rejected", len(rep.Rejected)).Msg("wolkvox call")
 	return rep, fe
 }
@@ -419,31 +426,39 @@ func canceled(err error) *Error {
 	return &Error{Kind: KindCanceled, Msg: "stopped: the caller's context ended", Err: err}
 }
 
-// call sends one request and reads and judges its answer.
-func (c *Client) call(ctx context.Context, target string) (Report, int, *Error) {
+// answer is a complete HTTP answer.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// exchange sends one request and reads its whole answer: until then
+// wolkvox counts the request as in flight.
+func (c *Client) exchange(ctx context.Context, target string) (answer, *Error) {
 	cctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errCallTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, target, nil)
 	if err != nil {
-		return Report{}, 0, &Error{Kind: KindBadRequest, Msg: "cannot build the request", Err: err}
+		return answer{}, &Error{Kind: KindBadRequest, Msg: "cannot build the request", Err: err}
 	}
 	req.Header[tokenHeader] = []string{c.token.Reveal()}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Report{}, 0, c.transportError(ctx, cctx, err)
+		return answer{}, c.transportError(ctx, cctx, err)
 	}
 	defer resp.Body.Close()
-	body, err := readBody(resp.Body, resp.ContentLength, c.maxBody)
+	ans := answer{status: resp.StatusCode, header: resp.Header}
+	ans.body, err = readBody(resp.Body, resp.ContentLength, c.maxBody)
 	if errors.Is(err, errTooLarge) {
-		return Report{}, resp.StatusCode, &Error{Kind: KindMalformed, Status: resp.StatusCode,
+		return ans, &Error{Kind: KindMalformed, Status: resp.StatusCode,
 			Msg: fmt.Sprintf("the body is larger than %d bytes (WOLKVOX_MAX_BODY_BYTES); ask for shorter windows", c.maxBody)}
 	}
 	if err != nil {
-		return Report{}, resp.StatusCode, c.transportError(ctx, cctx, err)
+		return ans, c.transportError(ctx, cctx, err)
 	}
-	rep, fe := c.judge(resp, body)
-	return rep, resp.StatusCode, fe
+	return ans, nil
 }
 
 // transportError judges an error of the request or of reading the body.
@@ -463,27 +478,26 @@ func (c *Client) transportError(ctx, cctx context.Context, err error) *Error {
 }
 
 // judge turns a complete answer into a Report or an *Error.
-func (c *Client) judge(resp *http.Response, body []byte) (Report, *Error) {
-	status := resp.StatusCode
-	if status == http.StatusOK {
-		rep, err := Decode(body)
+func judge(ans answer) (Report, *Error) {
+	switch {
+	case ans.status == http.StatusOK:
+		rep, err := Decode(ans.body)
 		if err != nil {
 			var fe *Error
 			errors.As(err, &fe)
 			return Report{}, fe
 		}
 		return rep, nil
-	}
-	if status >= 300 && status < 400 {
-		return Report{}, &Error{Kind: KindBadRequest, Status: status,
+	case ans.status >= 300 && ans.status < 400:
+		return Report{}, &Error{Kind: KindBadRequest, Status: ans.status,
 			Msg: fmt.Sprintf("redirect to %s not followed, so that the token does not go there: check WOLKVOX_BASE_URL",
-				quoteShort(resp.Header.Get("Location")))}
+				quoteShort(ans.header.Get("Location")))}
 	}
-	v := classify(status, whatWolkvoxSaid(body))
+	v := classify(ans.status, whatWolkvoxSaid(ans.body))
 	if v.noData {
 		return Report{NoData: true}, nil
 	}
-	return Report{}, &Error{Kind: v.kind, Status: status, Msg: v.msg, retryAfter: parseRetryAfter(resp.Header)}
+	return Report{}, &Error{Kind: v.kind, Status: ans.status, Msg: v.msg, retryAfter: parseRetryAfter(ans.header)}
 }
 
 // whatWolkvoxSaid returns the error and msg of a wolkvox body, or the body

@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -102,6 +104,24 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("row from element %d has dnis %q, want %q", i, got, want)
 			}
 			next++
+		}
+	})
+}
+
+// FuzzParseDecimal checks the number reader against strconv: whatever it
+// accepts, strconv reads (without the thousands commas) to the same value.
+func FuzzParseDecimal(f *testing.F) {
+	for _, s := range []string{"28.81", "9,336.00", "0", "1,000,000.5", "123456789012345678901234", "0.1234567890123456789", "28,81", "1e5", ".5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, problem := parseDecimal([]byte(s))
+		if problem != "" {
+			return
+		}
+		want, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
+		if err != nil || got != want {
+			t.Fatalf("parseDecimal(%q) = %v; strconv gives %v, %v", s, got, want, err)
 		}
 	})
 }

@@ -18,14 +18,16 @@ func parseCount(b []byte) (schema.NullInt, string) {
 		return schema.NullInt{}, ""
 	}
 	var buf [maxValueLen]byte
-	clean, fraction, problem := cleanNumber(b, &buf)
-	if problem != "" {
+	d, problem := scanDecimal(b, &buf)
+	switch {
+	case problem != "":
 		return schema.NullInt{}, problem
-	}
-	if fraction {
+	case d.fracLen >= 0:
 		return schema.NullInt{}, "not a whole number"
+	case d.digits <= 18:
+		return schema.IntOf(int64(d.mantissa)), ""
 	}
-	n, err := strconv.ParseInt(string(clean), 10, 64)
+	n, err := strconv.ParseInt(string(d.clean), 10, 64)
 	if err != nil {
 		return schema.NullInt{}, "too large"
 	}
@@ -132,81 +134,92 @@ func atoiDigits(b []byte) int {
 // commas.
 func parseDecimal(b []byte) (float64, string) {
 	var buf [maxValueLen]byte
-	clean, _, problem := cleanNumber(b, &buf)
+	d, problem := scanDecimal(b, &buf)
 	if problem != "" {
 		return 0, problem
 	}
-	v, err := strconv.ParseFloat(string(clean), 64)
+	// Clinger's fast path: both numbers are exact in a float64, so the
+	// quotient is the correctly rounded value, as strconv would return.
+	if d.digits <= 15 && d.fracLen <= 22 {
+		return float64(d.mantissa) / pow10[max(d.fracLen, 0)], ""
+	}
+	v, err := strconv.ParseFloat(string(d.clean), 64)
 	if err != nil {
-		return 0, "not a number" // unreachable: cleanNumber checked the syntax
+		return 0, "not a number" // unreachable: scanDecimal checked the syntax
 	}
 	return v, ""
 }
 
-// cleanNumber checks digits[.digits] where the whole part may group
-// thousands with commas ("9,336.00"), and returns it without the commas
-// (in buf when a copy is needed) and whether it has a fraction.
-func cleanNumber(b []byte, buf *[maxValueLen]byte) (clean []byte, fraction bool, problem string) {
-	if len(b) > maxValueLen {
-		return nil, false, "too long"
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// decimal is a checked non-negative decimal number.
+type decimal struct {
+	clean    []byte // the number without its commas, for strconv
+	mantissa uint64 // its digits as an integer, when there are at most 19
+	digits   int
+	fracLen  int // digits after the point; -1 without a point
+}
+
+const commaProblem = "commas must separate thousands (like 9,336.00)"
+
+// scanDecimal checks digits[.digits] where the whole part may group
+// thousands with commas ("9,336.00"): groups of three after a first group of
+// one to three, so that a decimal comma ("28,81") is refused, not misread.
+func scanDecimal(b []byte, buf *[maxValueLen]byte) (decimal, string) {
+	switch {
+	case len(b) > maxValueLen:
+		return decimal{}, "too long"
+	case len(b) == 0:
+		return decimal{}, "not a number"
+	case b[0] == '-':
+		return decimal{}, "negative"
 	}
-	if len(b) == 0 {
-		return nil, false, "not a number"
-	}
-	if b[0] == '-' {
-		return nil, false, "negative"
-	}
-	whole := b
-	for i, c := range b {
-		if c == '.' {
-			whole = b[:i]
-			frac := b[i+1:]
-			if len(frac) == 0 || !allDigits(frac) {
-				return nil, false, "not a number"
-			}
-			fraction = true
-			break
-		}
-	}
-	if len(whole) == 0 {
-		return nil, false, "not a number"
-	}
-	commas := 0
-	for _, c := range whole {
-		if c == ',' {
-			commas++
-		} else if !isDigit(c) {
-			return nil, false, "not a number"
-		}
-	}
-	if commas == 0 {
-		return b, fraction, ""
-	}
-	// Groups of three digits after the first group of one to three: a
-	// decimal comma ("28,81") is refused rather than misread.
-	group := 0
-	first := true
-	for _, c := range whole {
-		if c != ',' {
-			group++
-			continue
-		}
-		if (first && (group == 0 || group > 3)) || (!first && group != 3) {
-			return nil, false, "commas must separate thousands (like 9,336.00)"
-		}
-		first, group = false, 0
-	}
-	if group != 3 {
-		return nil, false, "commas must separate thousands (like 9,336.00)"
-	}
+	d := decimal{fracLen: -1}
 	n := 0
+	group, groups := 0, 0 // digits in the current group, commas so far
 	for _, c := range b {
-		if c != ',' {
+		switch {
+		case isDigit(c):
+			if d.digits < 19 {
+				d.mantissa = d.mantissa*10 + uint64(c-'0')
+			}
+			d.digits++
+			if d.fracLen >= 0 {
+				d.fracLen++
+			} else {
+				group++
+			}
 			buf[n] = c
 			n++
+		case c == ',' && d.fracLen < 0:
+			if group == 0 || group > 3 || (groups > 0 && group != 3) {
+				return decimal{}, commaProblem
+			}
+			groups++
+			group = 0
+		case c == '.' && d.fracLen < 0:
+			if group == 0 {
+				return decimal{}, "not a number"
+			}
+			if groups > 0 && group != 3 {
+				return decimal{}, commaProblem
+			}
+			d.fracLen = 0
+			buf[n] = c
+			n++
+		default:
+			return decimal{}, "not a number"
 		}
 	}
-	return buf[:n], fraction, ""
+	switch {
+	case d.fracLen == 0 || (d.fracLen < 0 && group == 0):
+		return decimal{}, "not a number"
+	case d.fracLen < 0 && groups > 0 && group != 3:
+		return decimal{}, commaProblem
+	}
+	d.clean = buf[:n]
+	return d, ""
 }
 
 // trimBlanks removes spaces, tabs, line breaks and no-break spaces (U+00A0,

@@ -1,6 +1,8 @@
 package fetch
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/skill6pub/skill6pub/schema"
@@ -117,6 +119,24 @@ func TestParseSeconds(t *testing.T) {
 		got, problem := parseSeconds([]byte(tt.in))
 		if got != tt.want || (problem != "") != tt.problem {
 			t.Errorf("parseSeconds(%q) = %+v, %q; want %+v, problem %v", tt.in, got, problem, tt.want, tt.problem)
+		}
+	}
+}
+
+// TestParseDecimalMatchesStrconv: the fast path must give strconv's value,
+// or a figure could change between a wolkvox body and a replay.
+func TestParseDecimalMatchesStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		whole := strconv.FormatUint(r.Uint64N(1<<uint(r.IntN(64))), 10)
+		s := whole
+		if r.IntN(4) > 0 {
+			s += "." + strconv.FormatUint(r.Uint64()|1<<63, 10)[:1+r.IntN(18)]
+		}
+		got, problem := parseDecimal([]byte(s))
+		want, err := strconv.ParseFloat(s, 64)
+		if problem != "" || err != nil || got != want {
+			t.Fatalf("parseDecimal(%q) = %v, %q; strconv gives %v", s, got, problem, want)
 		}
 	}
 }
