@@ -26,7 +26,7 @@ const keyIDMessage = "skill6pub.dnis_key_id.v1"
 type DNISHasher struct {
 	key   secret.String
 	keyID string
-	macs  sync.Pool // of hash.Hash: hmac.New derives the key pads once per MAC
+	macs  sync.Pool // of *mac: hmac.New derives the key pads once per MAC
 }
 
 // NewDNISHasher returns a hasher for key, or nil (no hashing) when key is
@@ -36,7 +36,9 @@ func NewDNISHasher(key secret.String) *DNISHasher {
 		return nil
 	}
 	h := &DNISHasher{key: key}
-	h.macs.New = func() any { return hmac.New(sha256.New, []byte(h.key.Reveal())) }
+	h.macs.New = func() any {
+		return &mac{hash: hmac.New(sha256.New, []byte(h.key.Reveal())), sum: make([]byte, 0, sha256.Size)}
+	}
 	h.keyID = h.Hash(keyIDMessage)[:16]
 	return h
 }
@@ -60,14 +62,22 @@ func (h *DNISHasher) Hash(dnis string) string {
 	if h == nil {
 		return dnis
 	}
-	mac := h.macs.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write([]byte(dnis))
-	var sum [sha256.Size]byte
+	m := h.macs.Get().(*mac)
+	m.hash.Reset()
+	m.in = append(m.in[:0], dnis...)
+	m.hash.Write(m.in)
+	m.sum = m.hash.Sum(m.sum[:0])
 	var out [2 * sha256.Size]byte
-	hex.Encode(out[:], mac.Sum(sum[:0]))
-	h.macs.Put(mac)
+	hex.Encode(out[:], m.sum)
+	h.macs.Put(m)
 	return string(out[:])
+}
+
+// mac is an HMAC with buffers, so that hashing a DNIS allocates only the
+// result.
+type mac struct {
+	hash    hash.Hash
+	in, sum []byte
 }
 
 // PseudonymizeRaw returns a rejected row's raw JSON with its "dnis" member

@@ -9,11 +9,15 @@
 // characters), over this byte string:
 //
 //	"skill6pub.event_id.v1"
-//	for each of event_type, operation, skill_id, subject:
+//	for each of event_type, operation, skill_id:
 //	    uint32 big-endian length in bytes, then the UTF-8 bytes
 //	int64 big-endian window_start in Unix seconds (the instant, any zone)
 //	int64 big-endian revision
+//	zero bytes up to the next multiple of 64 bytes (the SHA-256 block)
+//	uint32 big-endian length of the subject, then its UTF-8 bytes
 //
+// The padding lets the hash state after the part that a window's events
+// share be computed once per window rather than once per event.
 // The subject is the DNIS as published (the HMAC when pseudonymization is
 // on) for dnis_window and dnis_gone, and [WindowSubject] for window_closed.
 // event_type is part of the input so that a dnis_window and a dnis_gone of

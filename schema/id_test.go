@@ -3,6 +3,7 @@ package schema_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 func TestEventIDGoldenVector(t *testing.T) {
 	start := time.Date(2025, 3, 9, 10, 0, 0, 0, time.FixedZone("COT", -5*3600))
 	got := schema.EventID("dnis_window", "0032", "12", "573001234567", start, 0)
-	const want = "a5be24bf0154fcf53cd3fd1bde0cc8aa"
+	const want = "7506f8ceeec0a911647eb7f5675cfdab"
 	if got != want {
 		t.Errorf("EventID = %s, want %s", got, want)
 	}
@@ -26,9 +27,10 @@ func TestEventIDGoldenVector(t *testing.T) {
 		"\x00\x00\x00\x0b" + "dnis_window" +
 		"\x00\x00\x00\x04" + "0032" +
 		"\x00\x00\x00\x02" + "12" +
-		"\x00\x00\x00\x0c" + "573001234567" +
 		"\x00\x00\x00\x00\x67\xcd\xac\xf0" + // 2025-03-09T15:00:00Z = 1741532400
-		"\x00\x00\x00\x00\x00\x00\x00\x00"
+		"\x00\x00\x00\x00\x00\x00\x00\x00" + // revision 0
+		strings.Repeat("\x00", 128-66) + // 66 bytes so far, padded to two blocks
+		"\x00\x00\x00\x0c" + "573001234567"
 	sum := sha256.Sum256([]byte(input))
 	if doc := hex.EncodeToString(sum[:16]); doc != want {
 		t.Errorf("documented construction gives %s, EventID %s", doc, want)
@@ -56,5 +58,45 @@ func TestEventIDDependsOnEveryInput(t *testing.T) {
 	sameInstant := schema.EventID("dnis_window", "0032", "12", "5730012", start.In(time.FixedZone("COT", -5*3600)), 0)
 	if sameInstant != base {
 		t.Error("the id depends on the zone the window start is written in")
+	}
+}
+
+// TestSetEventIDsMatchesEventID: the bulk path that reuses the hash state
+// gives every event the id EventID gives it, across types, windows,
+// revisions and long (pseudonymized) subjects.
+func TestSetEventIDsMatchesEventID(t *testing.T) {
+	start := time.Date(2025, 3, 9, 10, 0, 0, 0, time.UTC)
+	env := func(eventType string, minutes, revision int) schema.Envelope {
+		return schema.Envelope{EventType: eventType, Operation: "0032", SkillID: "12", WindowStart: start.Add(time.Duration(minutes) * time.Minute), Revision: revision}
+	}
+	long := strings.Repeat("ab", 32)
+	events := []schema.Event{
+		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 0, 0), DNIS: "1"},
+		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 0, 0), DNIS: long},
+		&schema.DNISGone{Envelope: env(schema.TypeDNISGone, 0, 0), DNIS: "1"},
+		&schema.WindowClosed{Envelope: env(schema.TypeWindowClosed, 0, 0)},
+		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 5, 0), DNIS: "1"},
+		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 5, 1), DNIS: "1"},
+		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 5, 1), DNIS: strings.Repeat("9", 300)},
+		&schema.WindowClosed{Envelope: env(schema.TypeWindowClosed, 5, 1)},
+	}
+	schema.SetEventIDs(events)
+	seen := map[string]bool{}
+	for i, e := range events {
+		h := e.Head()
+		subject := schema.WindowSubject
+		switch e := e.(type) {
+		case *schema.DNISWindow:
+			subject = e.DNIS
+		case *schema.DNISGone:
+			subject = e.DNIS
+		}
+		if want := schema.EventID(h.EventType, h.Operation, h.SkillID, subject, h.WindowStart, h.Revision); h.EventID != want {
+			t.Errorf("event %d: SetEventIDs gave %s, EventID %s", i, h.EventID, want)
+		}
+		if seen[h.EventID] {
+			t.Errorf("event %d: id %s given twice", i, h.EventID)
+		}
+		seen[h.EventID] = true
 	}
 }

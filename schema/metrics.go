@@ -22,11 +22,13 @@ type NullInt struct {
 func IntOf(v int64) NullInt { return NullInt{Int: v, Valid: true} }
 
 // MarshalJSON encodes the value, or null when it is not valid.
-func (n NullInt) MarshalJSON() ([]byte, error) {
+func (n NullInt) MarshalJSON() ([]byte, error) { return appendNullInt(nil, n), nil }
+
+func appendNullInt(b []byte, n NullInt) []byte {
 	if !n.Valid {
-		return []byte("null"), nil
+		return append(b, "null"...)
 	}
-	return strconv.AppendInt(nil, n.Int, 10), nil
+	return strconv.AppendInt(b, n.Int, 10)
 }
 
 // UnmarshalJSON accepts a JSON number or null.
@@ -56,14 +58,16 @@ func FloatOf(v float64) NullFloat { return NullFloat{Float: v, Valid: true} }
 // MarshalJSON encodes the value in the shortest form that reads back
 // exactly, or null when it is not valid. NaN and infinities are an error
 // wrapping ErrNotFinite.
-func (n NullFloat) MarshalJSON() ([]byte, error) {
+func (n NullFloat) MarshalJSON() ([]byte, error) { return appendNullFloat(nil, n) }
+
+func appendNullFloat(b []byte, n NullFloat) ([]byte, error) {
 	if !n.Valid {
-		return []byte("null"), nil
+		return append(b, "null"...), nil
 	}
 	if math.IsNaN(n.Float) || math.IsInf(n.Float, 0) {
-		return nil, fmt.Errorf("%v: %w", n.Float, ErrNotFinite)
+		return b, fmt.Errorf("%v: %w", n.Float, ErrNotFinite)
 	}
-	return strconv.AppendFloat(nil, n.Float, 'f', -1, 64), nil
+	return strconv.AppendFloat(b, n.Float, 'f', -1, 64), nil
 }
 
 // UnmarshalJSON accepts a JSON number or null.

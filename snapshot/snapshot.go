@@ -84,10 +84,10 @@ func Diff(prev *Snapshot, cur Window) Output {
 	known := previousStart != nil
 	rows := b.prepared.rows
 
-	events := make([]schema.Event, 0, len(rows)+1)
+	events := make([]schema.Event, 0, len(rows)+len(base)+1) // at most every DNIS of both, and the window_closed
 	windows := make([]schema.DNISWindow, len(rows))
 	deltas := make([]schema.Metrics, 0, min(len(rows), len(base)))
-	var repeaters []string
+	repeaters := make([]string, 0, min(len(rows), len(base)))
 	var gone []int
 	join(rows, len(base), func(j int) string { return base[j].DNIS }, func(i, j int) {
 		w := b.dnisWindow(&windows[i], i, known)
@@ -111,6 +111,7 @@ func Diff(prev *Snapshot, cur Window) Output {
 	events = b.appendGone(events, base, gone)
 	closed := b.windowClosed(previousStart, len(rows), len(gone), len(repeaters))
 	events = append(events, closed)
+	schema.SetEventIDs(events)
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
@@ -192,6 +193,7 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 	events = b.appendGone(events, base, gone)
 	closed := b.windowClosed(previousStart, dnisEvents, len(gone), len(repeaters))
 	events = append(events, closed)
+	schema.SetEventIDs(events)
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,

@@ -1,0 +1,80 @@
+package snapshot_test
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/secret"
+	"github.com/skill6pub/skill6pub/snapshot"
+)
+
+// bigWindows returns the snapshot of a window of n rows and the next window
+// of n rows: 70% of the callers again (half of them with other numbers),
+// 30% new ones, the response in no particular order.
+func bigWindows(n int, hasher *schema.DNISHasher) (*snapshot.Snapshot, snapshot.Window) {
+	r := rand.New(rand.NewPCG(5, 6))
+	rowsFor := func(from int) []fetch.Row {
+		rows := make([]fetch.Row, n)
+		for i := range rows {
+			caller := from + i
+			inbound := int64(1 + caller%4)
+			if r.IntN(2) == 0 {
+				inbound++
+			}
+			rows[i] = row("57300"+strconv.Itoa(1_000_000+caller), calls(inbound, inbound-int64(caller%2), float64(caller%101), float64(caller%60)))
+		}
+		r.Shuffle(n, func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		return rows
+	}
+	prev := snapshot.Diff(nil, withHasher(window(rowsFor(0)...), hasher)).Snapshot
+	return &prev, withHasher(window(rowsFor(n*3/10)...), hasher)
+}
+
+// BenchmarkDiff100k diffs two 100,000-row windows (target: under 100 ms and
+// 100 MB allocated per diff). The rows of the snapshot are already in
+// order, as the state store keeps them; the response's are not.
+func BenchmarkDiff100k(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		hasher *schema.DNISHasher
+	}{
+		{"plain", nil},
+		{"hmac", schema.NewDNISHasher(secret.New("benchmark key"))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			prev, cur := bigWindows(100_000, c.hasher)
+			b.ReportAllocs()
+			var events int
+			cpu := processCPU()
+			for b.Loop() {
+				events = len(snapshot.Diff(prev, cur).Events)
+			}
+			reportCPU(b, cpu)
+			b.ReportMetric(float64(events), "events/op")
+		})
+	}
+}
+
+// BenchmarkRevise100kUnchanged is the common revision check: a re-fetch of
+// a 100,000-row window that did not change.
+func BenchmarkRevise100kUnchanged(b *testing.B) {
+	_, cur := bigWindows(100_000, nil)
+	published := snapshot.Diff(nil, cur).Snapshot
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		if _, changed := snapshot.Revise(published, cur); changed {
+			b.Fatal("revision of unchanged data")
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU reports the process CPU time per iteration since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N)/1e6, "cpu-ms/op")
+}
