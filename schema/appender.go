@@ -170,7 +170,6 @@ func appendMetrics(b []byte, m *Metrics) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-
 func appendBoolField(b []byte, name string, v bool) []byte {
 	return strconv.AppendBool(append(b, name...), v)
 }
