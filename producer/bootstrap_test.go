@@ -1,0 +1,112 @@
+package producer_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/schema"
+)
+
+// Case 13: topic bootstrap on a fresh cluster, and again when the topics
+// exist.
+func TestBootstrapCreatesTopics(t *testing.T) {
+	t.Parallel()
+	c := newBareCluster(t)
+	cfg := testConfig(c)
+	cfg.CreateTopics = true
+	cfg.TopicPartitions = 3
+	cfg.TopicConfigs = []string{"retention.ms=-1", "cleanup.policy=delete"}
+	p := newProducer(t, cfg)
+	ctx := context.Background()
+	if err := p.Bootstrap(ctx); err != nil {
+		t.Fatalf("bootstrap on a fresh cluster: %v", err)
+	}
+	for _, name := range []string{topic, dlqTopic} {
+		info := c.TopicInfo(name)
+		if info == nil {
+			t.Fatalf("topic %s not created", name)
+		}
+		if n := len(c.PartitionInfos(name)); n != 3 {
+			t.Errorf("%s has %d partitions, want 3", name, n)
+		}
+		if v := info.Configs["retention.ms"]; v == nil || *v != "-1" {
+			t.Errorf("%s retention.ms = %v, want -1", name, v)
+		}
+	}
+	if err := p.Bootstrap(ctx); err != nil {
+		t.Errorf("bootstrap again: %v", err)
+	}
+	if err := newProducer(t, cfg).Bootstrap(ctx); err != nil {
+		t.Errorf("bootstrap by a second process: %v", err)
+	}
+	if err := p.Ready(ctx); err != nil {
+		t.Errorf("ready after bootstrap: %v", err)
+	}
+
+	events := window(0, 40)
+	publish(t, p, events)
+	for _, r := range readBack(t, c, topic) {
+		if want := javaPartition(r.Key, 3); r.Partition != want {
+			t.Errorf("key %q in partition %d of 3, want %d", r.Key, r.Partition, want)
+		}
+	}
+}
+
+func TestBootstrapWithoutCreateNamesTheMissingTopic(t *testing.T) {
+	t.Parallel()
+	c := newBareCluster(t, kfake.SeedTopics(partitions, topic))
+	p := newProducer(t, testConfig(c))
+	err := p.Bootstrap(context.Background())
+	if !errors.Is(err, producer.ErrTopicMissing) {
+		t.Fatalf("bootstrap with the dead-letter topic missing: %v, want ErrTopicMissing", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, `"`+dlqTopic+`"`) || strings.Contains(msg, `"`+topic+`" does not exist`) ||
+		!strings.Contains(msg, "KAFKA_CREATE_TOPICS=true") {
+		t.Errorf("error %q should name only %s and suggest KAFKA_CREATE_TOPICS=true", msg, dlqTopic)
+	}
+	if err := p.Ready(context.Background()); !errors.Is(err, producer.ErrTopicMissing) {
+		t.Errorf("ready with a topic missing: %v", err)
+	}
+	err = p.Publish(context.Background(), window(0, 3), []schema.DeadLetter{{Operation: "0032", SkillID: "7", Reason: "bad row"}})
+	if !errors.Is(err, producer.ErrTopicMissing) {
+		t.Errorf("publish with the dead-letter topic missing: %v", err)
+	}
+}
+
+func TestBootstrapReportsEachTopicThatCannotBeCreated(t *testing.T) {
+	t.Parallel()
+	c := newBareCluster(t)
+	cfg := testConfig(c)
+	cfg.CreateTopics = true
+	cfg.TopicReplication = 3 // one broker
+	err := newProducer(t, cfg).Bootstrap(context.Background())
+	if err == nil {
+		t.Fatal("bootstrap with replication factor 3 on one broker succeeded")
+	}
+	for _, want := range []string{`create topic "` + topic + `"`, `create topic "` + dlqTopic + `"`, "replication factor 3", "Replication Factor"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestReadyWhenBrokersGo(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	p := newProducer(t, testConfig(c))
+	ctx := context.Background()
+	if err := p.Ready(ctx); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	c.Close()
+	err := p.Ready(ctx)
+	if !errors.Is(err, producer.ErrUnreachable) || !strings.Contains(err.Error(), "KAFKA_BROKERS=") {
+		t.Errorf("ready with the broker down: %v, want ErrUnreachable naming KAFKA_BROKERS", err)
+	}
+}

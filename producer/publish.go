@@ -1,0 +1,403 @@
+package producer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/skill6pub/skill6pub/schema"
+)
+
+// Dead-letter reason kinds, the label of the dead_letters_total metric.
+const (
+	reasonRejectedRow = "rejected_row" // a row the caller could not type
+	reasonOversized   = "oversized"    // an event larger than KAFKA_BATCH_BYTES
+	reasonUnencodable = "unencodable"  // an event JSON cannot encode (a NaN metric, say)
+)
+
+// The service's own retry of what kafka-go does not retry itself: attempts
+// in all, and the first wait, doubled after each attempt. The waits add up
+// to 7.5 s, longer than kafka-go's metadata refresh (6 s), so that a
+// partition that had no leader has one on the last attempt.
+const (
+	serviceAttempts   = 5
+	serviceFirstDelay = 500 * time.Millisecond
+)
+
+// batch is messages for one topic with, for each, the label it counts under
+// once acknowledged: the event type, or the dead-letter reason kind.
+type batch struct {
+	topic  string
+	msgs   []kafka.Message
+	labels []string
+}
+
+func (b *batch) add(m kafka.Message, label string) {
+	b.msgs = append(b.msgs, m)
+	b.labels = append(b.labels, label)
+}
+
+// Publish sends one window's dead letters to the dead-letter topic, then its
+// events, in order, to the topic, and returns nil only when Kafka has
+// acknowledged every record (acks=all). An event too large for
+// KAFKA_BATCH_BYTES, or that cannot be encoded, goes to the dead-letter
+// topic with the reason instead, and the rest is published.
+//
+// Any error means "do not checkpoint, publish again". A failure to publish
+// is a *PublishError that lists the records not acknowledged and why, and
+// wraps ErrOutcomeUnknown when ctx (or KAFKA_WRITE_TIMEOUT) ended first.
+// Publishing again re-sends the same event ids, which consumers deduplicate.
+func (p *Producer) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+	start := p.clock.Now()
+	dlq, out, err := p.prepare(events, deadLetters)
+	if err != nil {
+		p.countFailure()
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.WriteTimeout)
+	defer cancel()
+	records := len(dlq.msgs) + len(out.msgs)
+	// Dead letters first: a consumer that sees a window_closed counting
+	// rejected rows finds those rows in the dead-letter topic already.
+	if err := p.send(ctx, &dlq, records); err != nil {
+		p.countFailure()
+		return notSent(err, &out)
+	}
+	if err := p.send(ctx, &out, records); err != nil {
+		p.countFailure()
+		return err
+	}
+	p.countSuccess(&dlq, &out, p.clock.Now().Sub(start))
+	p.log.Debug().Int("events", len(out.msgs)).Int("dead_letters", len(dlq.msgs)).
+		Dur("duration", p.clock.Now().Sub(start)).Msg("published")
+	return nil
+}
+
+// prepare encodes the records, diverting the events that cannot be
+// published as they are to the dead-letter batch.
+func (p *Producer) prepare(events []schema.Event, deadLetters []schema.DeadLetter) (dlq, out batch, err error) {
+	dlq.topic, out.topic = p.settings.dlqTopic, p.cfg.Topic
+	out.msgs = make([]kafka.Message, 0, len(events))
+	out.labels = make([]string, 0, len(events))
+	for _, d := range deadLetters {
+		m, err := p.encodeDeadLetter(d)
+		if err != nil {
+			return dlq, out, err
+		}
+		dlq.add(m, reasonRejectedRow)
+	}
+	encoded := encodeAll(out.topic, events)
+	for i, e := range events {
+		m, err := encoded[i].msg, encoded[i].err
+		if err != nil {
+			d, err := p.divert(e, reasonUnencodable, fmt.Sprintf("unencodable event: %v", err), 0)
+			if err != nil {
+				return dlq, out, err
+			}
+			dlq.add(d, reasonUnencodable)
+			continue
+		}
+		if size := messageSize(&m); size > p.cfg.BatchBytes {
+			// kafka-go would fail the whole call, before sending anything,
+			// for one message over BatchBytes.
+			reason := fmt.Sprintf("oversized event: %d bytes, over KAFKA_BATCH_BYTES=%d", size, p.cfg.BatchBytes)
+			d, err := p.divert(e, reasonOversized, reason, size)
+			if err != nil {
+				return dlq, out, err
+			}
+			dlq.add(d, reasonOversized)
+			continue
+		}
+		out.add(m, e.Head().EventType)
+	}
+	return dlq, out, nil
+}
+
+type encoded struct {
+	msg kafka.Message
+	err error
+}
+
+// eventsPerEncoder is the least work worth a goroutine of its own.
+const eventsPerEncoder = 512
+
+// encodeAll encodes events for topic, in order, spreading large windows over
+// every CPU: JSON encoding costs more than sending (BENCHMARKS.md).
+func encodeAll(topic string, events []schema.Event) []encoded {
+	out := make([]encoded, len(events))
+	encodeRange := func(from, to int) {
+		for i := from; i < to; i++ {
+			m, err := schema.Encode(events[i])
+			out[i] = encoded{message(topic, m), err}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(events)+eventsPerEncoder-1)/eventsPerEncoder)
+	if workers <= 1 {
+		encodeRange(0, len(events))
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(events) + workers - 1) / workers
+	for from := 0; from < len(events); from += per {
+		wg.Go(func() { encodeRange(from, min(from+per, len(events))) })
+	}
+	wg.Wait()
+	return out
+}
+
+// divert builds the dead letter of an event that cannot be published. Its
+// raw part names the event rather than carrying it, so that it fits.
+func (p *Producer) divert(e schema.Event, kind, reason string, size int64) (kafka.Message, error) {
+	h := e.Head()
+	key := e.Key()
+	const maxKey = 256
+	if len(key) > maxKey {
+		key = key[:maxKey] + "..."
+	}
+	raw, err := json.Marshal(struct {
+		EventID   string `json:"event_id"`
+		EventType string `json:"event_type"`
+		Key       string `json:"key"`
+		SizeBytes int64  `json:"size_bytes,omitempty"`
+	}{h.EventID, h.EventType, key, size})
+	if err != nil {
+		return kafka.Message{}, fmt.Errorf("dead letter for event %s: %w", h.EventID, err)
+	}
+	p.log.Warn().Str("event_id", h.EventID).Str("event_type", h.EventType).Str("kind", kind).
+		Str("reason", reason).Msg("event sent to the dead-letter topic")
+	return p.encodeDeadLetter(schema.DeadLetter{
+		Operation: h.Operation, SkillID: h.SkillID,
+		WindowStart: h.WindowStart, WindowEnd: h.WindowEnd,
+		Reason: reason, Raw: raw,
+	})
+}
+
+// maxReason bounds a dead letter's reason, which is sent twice (in the value
+// and in a header).
+const maxReason = 1024
+
+// encodeDeadLetter encodes d so that it can always be published: raw bytes
+// that are not JSON are kept as a JSON string, and a dead letter too large
+// for KAFKA_BATCH_BYTES keeps only the size of its raw part. Without this one
+// huge rejected row would block its skill's windows forever.
+func (p *Producer) encodeDeadLetter(d schema.DeadLetter) (kafka.Message, error) {
+	if len(d.Reason) > maxReason {
+		d.Reason = d.Reason[:maxReason] + "..."
+	}
+	if len(d.Raw) > 0 && !json.Valid(d.Raw) {
+		quoted, err := json.Marshal(string(d.Raw))
+		if err != nil {
+			return kafka.Message{}, fmt.Errorf("encode dead letter (%s): %w", d.Reason, err)
+		}
+		d.Raw = quoted
+	}
+	m, err := p.encodeDeadLetterOnce(d)
+	if err != nil || messageSize(&m) <= p.cfg.BatchBytes {
+		return m, err
+	}
+	d.Raw = json.RawMessage(fmt.Sprintf(`{"truncated":true,"raw_bytes":%d}`, len(d.Raw)))
+	if m, err = p.encodeDeadLetterOnce(d); err != nil {
+		return m, err
+	}
+	if size := messageSize(&m); size > p.cfg.BatchBytes {
+		// Only a very long operation or skill id gets here: minBatchBytes
+		// leaves room for the rest.
+		return kafka.Message{}, fmt.Errorf("dead letter (%s) is %d bytes even without its raw part, over KAFKA_BATCH_BYTES=%d",
+			d.Reason, size, p.cfg.BatchBytes)
+	}
+	return m, nil
+}
+
+func (p *Producer) encodeDeadLetterOnce(d schema.DeadLetter) (kafka.Message, error) {
+	encoded, err := schema.EncodeDeadLetter(d)
+	if err != nil {
+		return kafka.Message{}, fmt.Errorf("encode dead letter (%s): %w", d.Reason, err)
+	}
+	return message(p.settings.dlqTopic, encoded), nil
+}
+
+// message turns an encoded record into a kafka-go message for topic.
+func message(topic string, m schema.Message) kafka.Message {
+	headers := make([]kafka.Header, len(m.Headers))
+	for i, h := range m.Headers {
+		headers[i] = kafka.Header{Key: h.Key, Value: h.Value}
+	}
+	return kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: headers}
+}
+
+// messageSize is the size kafka-go v0.4.51 compares with BatchBytes
+// (Message.totalSize in its message.go): the v1 message framing, key,
+// value, timestamp and the varint-framed headers. TestMessageSizeMatchesKafkaGo
+// pins it to kafka-go's own verdict.
+func messageSize(m *kafka.Message) int64 {
+	size := 4 + 1 + 1 + (4 + len(m.Key)) + (4 + len(m.Value)) + 8
+	size += varintLen(len(m.Headers))
+	for _, h := range m.Headers {
+		size += varintLen(len(h.Key)) + len(h.Key) + varintLen(len(h.Value)) + len(h.Value)
+	}
+	return int64(size)
+}
+
+// varintLen is the length of n as a zig-zag varint.
+func varintLen(n int) int {
+	u := uint64(n) << 1 // zig-zag of a non-negative number
+	size := 1
+	for u >= 0x80 {
+		u >>= 7
+		size++
+	}
+	return size
+}
+
+// send writes b, retrying what kafka-go does not retry, and returns a
+// *PublishError unless every message was acknowledged.
+func (p *Producer) send(ctx context.Context, b *batch, records int) error {
+	// pending is a suffix of b.msgs: after a failure everything from the
+	// first failed message on is sent again, also what was acknowledged
+	// after it, so that the last copy of each key is in the original order.
+	pending := b.msgs
+	for attempt := 1; len(pending) > 0; attempt++ {
+		err := p.writer.WriteMessages(ctx, pending...)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return p.outcomeUnknown(b.topic, pending, records, ctx.Err())
+		}
+		pe, first, wholeCall := p.failures(ctx, b.topic, pending, records, err)
+		if len(pe.Failures) == 0 { // a WriteErrors whose entries are all nil
+			return nil
+		}
+		if attempt == serviceAttempts || !allRetriable(pe.Causes, wholeCall) {
+			return pe
+		}
+		delay := serviceFirstDelay << (attempt - 1)
+		p.log.Warn().Err(pe).Int("attempt", attempt).Dur("retry_in", delay).Msg("kafka publish failed, retrying")
+		if err := p.clock.Sleep(ctx, delay); err != nil {
+			return p.outcomeUnknown(b.topic, pending, records, err)
+		}
+		// kafka-go keeps its cluster metadata and connections for up to
+		// 6 s; dropping them makes the next attempt fetch fresh metadata
+		// (a new leader) over fresh connections. Requests in flight keep
+		// theirs until they end.
+		p.transport.CloseIdleConnections()
+		pending = pending[first:]
+	}
+	return nil
+}
+
+// failures turns what WriteMessages returned into a PublishError and the
+// index of the first failed message. kafka.WriteErrors is indexed like the
+// messages (and has no Unwrap); any other error (wholeCall) failed the
+// whole call before anything was sent.
+func (p *Producer) failures(ctx context.Context, topic string, msgs []kafka.Message, records int, err error) (pe *PublishError, first int, wholeCall bool) {
+	pe = &PublishError{Records: records}
+	// kafka-go gives every message of a failed batch the batch's error:
+	// explain each distinct one once. Keyed by text, as not every error
+	// value is comparable.
+	explained := map[string]error{}
+	cause := func(raw error) error {
+		if e, ok := explained[raw.Error()]; ok {
+			return e
+		}
+		e := p.explain(ctx, topic, raw)
+		explained[raw.Error()] = e
+		pe.Causes = append(pe.Causes, e)
+		return e
+	}
+	var perMessage kafka.WriteErrors
+	if !errors.As(err, &perMessage) || len(perMessage) != len(msgs) {
+		e := cause(err)
+		for i := range msgs {
+			pe.Failures = append(pe.Failures, failure(&msgs[i], e))
+		}
+		return pe, 0, true
+	}
+	first = len(msgs)
+	for i, raw := range perMessage {
+		if raw == nil {
+			continue
+		}
+		first = min(first, i)
+		pe.Failures = append(pe.Failures, failure(&msgs[i], cause(raw)))
+	}
+	return pe, first, false
+}
+
+// notSent adds to the PublishError of the dead letters the events that were
+// not sent because of it.
+func notSent(err error, events *batch) error {
+	var pe *PublishError
+	if len(events.msgs) == 0 || !errors.As(err, &pe) {
+		return err
+	}
+	cause := errors.New("events not sent: the window's dead letters were not acknowledged")
+	pe.Causes = append(pe.Causes, cause)
+	for i := range events.msgs {
+		pe.Failures = append(pe.Failures, failure(&events.msgs[i], cause))
+	}
+	return pe
+}
+
+func (p *Producer) outcomeUnknown(topic string, msgs []kafka.Message, records int, ctxErr error) *PublishError {
+	cause := fmt.Errorf("%w: %w before Kafka acknowledged every record of topic %q; some may be stored, publish them again",
+		ErrOutcomeUnknown, ctxErr, topic)
+	pe := &PublishError{Records: records, Causes: []error{cause}}
+	for i := range msgs {
+		pe.Failures = append(pe.Failures, failure(&msgs[i], cause))
+	}
+	return pe
+}
+
+func failure(m *kafka.Message, err error) Failure {
+	f := Failure{Topic: m.Topic, Key: string(m.Key), Err: err}
+	for _, h := range m.Headers {
+		if h.Key == "ce_id" {
+			f.ID = string(h.Value)
+		}
+	}
+	return f
+}
+
+func allRetriable(causes []error, wholeCall bool) bool {
+	for _, c := range causes {
+		if !retriable(c, wholeCall) {
+			return false
+		}
+	}
+	return len(causes) > 0
+}
+
+func (p *Producer) countSuccess(dlq, out *batch, took time.Duration) {
+	if p.metrics == nil {
+		return
+	}
+	p.metrics.PublishSeconds.Observe(took.Seconds())
+	for _, b := range []struct {
+		labels []string
+		inc    func(label string, n int)
+	}{
+		{dlq.labels, func(l string, n int) { p.metrics.DeadLetters.WithLabelValues(l).Add(float64(n)) }},
+		{out.labels, func(l string, n int) { p.metrics.Events.WithLabelValues(l).Add(float64(n)) }},
+	} {
+		counts := map[string]int{}
+		for _, l := range b.labels {
+			counts[l]++
+		}
+		for l, n := range counts {
+			b.inc(l, n)
+		}
+	}
+}
+
+func (p *Producer) countFailure() {
+	if p.metrics != nil {
+		p.metrics.PublishErrors.Inc()
+	}
+}
