@@ -4,7 +4,11 @@
 // commit for each window, strictly in order per skill.
 package scheduler
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Config is the scheduling part of the service's configuration.
 type Config struct {
@@ -14,4 +18,75 @@ type Config struct {
 	MaxCatchup     time.Duration `envconfig:"MAX_CATCHUP" default:"24h" desc:"after downtime, catch up missed windows this far back; older gaps are left to backfill"`
 	ReviseWindows  int           `envconfig:"REVISE_WINDOWS" default:"0" desc:"re-fetch the last N published windows each tick and publish revisions"`
 	AllowOverQuota bool          `envconfig:"ALLOW_OVER_QUOTA" default:"false" desc:"start even when the daily call budget exceeds WOLKVOX_DAILY_QUOTA"`
+}
+
+// ConfigError lists every problem found in a Config, one per line.
+type ConfigError struct {
+	Problems []string
+}
+
+func (e *ConfigError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// Validate checks the configuration before anything connects and reports
+// every problem at once, one line each.
+func (c Config) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	problems = append(problems, skillIDProblems("SKILL_IDS", c.SkillIDs)...)
+	if c.Interval < time.Second || c.Interval%time.Second != 0 || (24*time.Hour)%c.Interval != 0 {
+		add("INTERVAL=%s must be a whole number of seconds that divides 24h (e.g. 5m, 10m, 15m, 30m, 1h)", c.Interval)
+	}
+	if c.SettleDelay < 0 {
+		add("SETTLE_DELAY=%s is negative", c.SettleDelay)
+	}
+	if c.MaxCatchup < 0 {
+		add("MAX_CATCHUP=%s is negative", c.MaxCatchup)
+	}
+	if c.ReviseWindows < 0 {
+		add("REVISE_WINDOWS=%d is negative", c.ReviseWindows)
+	}
+	if problems != nil {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
+
+// skillIDProblems checks a list of skill ids given by the setting name
+// (SKILL_IDS, or backfill's --skills).
+func skillIDProblems(name string, ids []string) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if len(ids) == 0 {
+		add("%s is empty: give comma-separated skill ids (e.g. 12,15) or all", name)
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		switch {
+		case id == "":
+			add("%s has an empty entry (a stray comma?)", name)
+		case !validSkillID(id):
+			add("%s: %q is not a skill id (letters, digits, - and _ only, no spaces)", name, id)
+		case seen[id]:
+			add("%s lists %s twice", name, id)
+		}
+		seen[id] = true
+	}
+	if seen[AllSkills] && len(ids) > 1 {
+		add("%s: %s already covers every skill; do not combine it with other ids", name, AllSkills)
+	}
+	return problems
+}
+
+// AllSkills is the skill id wolkvox accepts for every skill of the
+// operation in one call.
+const AllSkills = "all"
+
+func validSkillID(id string) bool {
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,241 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/skill6pub/skill6pub/snapshot"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// Progress follows a backfill; the command shows it as a progress bar on a
+// terminal or as periodic log lines.
+type Progress interface {
+	// Start is called once with the number of windows to publish, summed
+	// over skills (windows already published by an interrupted run of the
+	// same backfill are not counted).
+	Start(total int)
+	// Advance says that n more windows were published and committed.
+	Advance(n int)
+	// Done is called once at the end, also after an error.
+	Done()
+}
+
+// backfillItem is one window of one skill to backfill.
+type backfillItem struct {
+	skill  int // index into the backfill's states
+	window Window
+}
+
+// fetchedItem is a backfill window fetched and diffed, waiting to be
+// published.
+type fetchedItem struct {
+	backfillItem
+	out           snapshot.Output
+	previousKnown bool
+}
+
+// Backfill publishes every window of [from, to) of the given skills (all
+// configured skills when empty): each window that overlaps the range, in
+// order per skill, up to the latest complete window. Windows go out with the
+// same event ids as live ones.
+//
+// Its state is kept under its own key (Job "backfill-<from>-<to>", from the
+// aligned range), apart from the live state: an interrupted backfill started
+// again with the same range resumes after the last window it committed. The
+// first window of each skill has no previous window to compare with.
+//
+// The fetch of the next window overlaps the publishing of the current one,
+// so a backfill runs at the pace of the API; windows are still published and
+// committed strictly in order. Transient errors are retried with backoff; an
+// error that retrying cannot fix (bad token, spent quota) stops the backfill,
+// which the same command resumes later. When ctx ends, the window being
+// published is committed under Deps.ShutdownGrace and Backfill returns an
+// error wrapping ctx's.
+func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []string, progress Progress) error {
+	if len(skills) == 0 {
+		skills = s.cfg.SkillIDs
+	}
+	if problems := skillIDProblems("--skills", skills); problems != nil {
+		return &ConfigError{Problems: problems}
+	}
+	if !from.Before(to) {
+		return &ConfigError{Problems: []string{fmt.Sprintf("--from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))}}
+	}
+	first := s.calendar.WindowAt(from)
+	end := s.calendar.WindowAt(to.Add(-time.Nanosecond)).End
+	job := backfillJob(first.Start, end)
+	log := s.log.With().Str("job", job).Logger()
+
+	stop := end
+	if latest := s.calendar.LatestComplete(s.clock.Now()); latest.End.Before(end) {
+		stop = latest.End
+		log.Warn().Time("complete_until", stop).
+			Msg("the range reaches windows that are not complete yet; they are left out: run the same command later to publish them")
+	}
+	states, err := s.loadStates(skills, job)
+	if err != nil {
+		return err
+	}
+	items, prevs := s.planBackfill(states, first, stop)
+	if progress == nil {
+		progress = noProgress{}
+	}
+	progress.Start(len(items))
+	defer progress.Done()
+	event := log.Info()
+	if calls := s.callsLeft(); calls >= 0 && len(items) > calls {
+		event = log.Warn().Int("calls_left_today", calls)
+	}
+	event.Time("from", first.Start).Time("to", end).Strs("skills", skills).Int("windows", len(items)).
+		Msgf("backfill: %d windows to publish, one wolkvox call each", len(items))
+
+	done, err := s.runBackfill(ctx, log, states, items, prevs, progress)
+	switch {
+	case err == nil:
+		log.Info().Int("windows", done).Msg("backfill complete")
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("backfill %s interrupted after %d of %d windows; run the same command to resume: %w", job, done, len(items), err)
+	default:
+		return fmt.Errorf("backfill %s stopped after %d of %d windows; run the same command to resume: %w", job, done, len(items), err)
+	}
+}
+
+// backfillJob names the state of the backfill of the aligned range
+// [from, to).
+func backfillJob(from, to time.Time) string {
+	const compact = "20060102T150405Z"
+	return "backfill-" + from.UTC().Format(compact) + "-" + to.UTC().Format(compact)
+}
+
+// planBackfill lists the windows of [first.Start, stop) that each skill
+// still needs, window by window across skills, and the snapshot each skill's
+// first one is diffed against (its last committed window when resuming).
+func (s *Scheduler) planBackfill(states []state.State, first Window, stop time.Time) ([]backfillItem, []*snapshot.Snapshot) {
+	resumeAt := make([]time.Time, len(states))
+	prevs := make([]*snapshot.Snapshot, len(states))
+	for i, st := range states {
+		resumeAt[i] = first.Start
+		if last, ok := st.Last(); ok {
+			resumeAt[i] = s.calendar.WindowFrom(last.WindowEnd).Start
+			if resumeAt[i].Equal(last.WindowEnd) {
+				prevs[i] = &last
+			}
+		}
+	}
+	var items []backfillItem
+	for w := first; w.Start.Before(stop); w = s.calendar.Next(w) {
+		for i := range states {
+			if !w.Start.Before(resumeAt[i]) {
+				items = append(items, backfillItem{skill: i, window: w})
+			}
+		}
+	}
+	return items, prevs
+}
+
+// runBackfill runs two stages joined by an unbuffered channel: one fetches
+// and diffs the windows in order, the other publishes and commits them in
+// the same order. While window n is being published, window n+1 is being
+// fetched (and diffed against n, whose snapshot is already known); n+2 is
+// not fetched before n is committed, which bounds memory to two windows. It
+// returns how many windows were committed.
+func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states []state.State,
+	items []backfillItem, prevs []*snapshot.Snapshot, progress Progress) (int, error) {
+	// The fetch stage reads skill ids from here: states belong to the
+	// publish stage.
+	skills := make([]string, len(states))
+	for i, st := range states {
+		skills[i] = st.Key.SkillID
+	}
+	fetched := make(chan fetchedItem)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(fetched)
+		for _, it := range items {
+			skill := skills[it.skill]
+			wlog := windowLogger(log.With().Str("skill", skill).Logger(), it.window)
+			var cur snapshot.Window
+			err := s.retry(gctx, wlog, func() (err error) {
+				cur, err = s.fetchWindow(gctx, skill, it.window)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			out := snapshot.Diff(prevs[it.skill], cur)
+			previousKnown := prevs[it.skill] != nil
+			prevs[it.skill] = &out.Snapshot
+			select {
+			case fetched <- fetchedItem{backfillItem: it, out: out, previousKnown: previousKnown}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	committed := 0
+	g.Go(func() error {
+		for f := range fetched {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			st := &states[f.skill]
+			wlog := windowLogger(log.With().Str("skill", skills[f.skill]).Logger(), f.window)
+			err := s.retry(gctx, wlog, func() error {
+				wctx, cancel := s.windowContext(gctx)
+				defer cancel()
+				return s.commit(wctx, st, f.window, f.out, 1)
+			})
+			if err != nil {
+				return err
+			}
+			committed++
+			progress.Advance(1)
+			logPublished(wlog.Debug(), f.out, f.previousKnown, true)
+		}
+		return nil
+	})
+	err := g.Wait()
+	if err != nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return committed, err
+}
+
+// retry calls attempt until it succeeds, ctx ends, or it fails with an error
+// that retrying cannot fix, waiting retryDelay between attempts.
+func (s *Scheduler) retry(ctx context.Context, wlog zerolog.Logger, attempt func() error) error {
+	for n := 1; ; n++ {
+		err := attempt()
+		if err == nil || ctx.Err() != nil || permanent(err) {
+			return err
+		}
+		delay := s.retryDelay(n, err)
+		wlog.Warn().Err(err).Int("attempt", n).Dur("retry_in", delay).Msg("window failed; retrying it, later windows wait behind it")
+		if s.clock.Sleep(ctx, delay) != nil {
+			return err
+		}
+	}
+}
+
+// callsLeft returns the calls left today under the quota, or -1 when it is
+// not known.
+func (s *Scheduler) callsLeft() int {
+	if s.deps.DailyQuota <= 0 || s.deps.CallsToday == nil {
+		return -1
+	}
+	return max(0, s.deps.DailyQuota-s.deps.CallsToday())
+}
+
+// noProgress is the Progress of a caller that does not follow it.
+type noProgress struct{}
+
+func (noProgress) Start(int)   {}
+func (noProgress) Advance(int) {}
+func (noProgress) Done()       {}

@@ -1,0 +1,110 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/skill6pub/skill6pub/snapshot"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// NotDueError says that the window asked for is not complete yet.
+type NotDueError struct {
+	Window Window
+	Due    time.Time
+}
+
+func (e *NotDueError) Error() string {
+	return fmt.Sprintf("window %s is not complete yet: it can be fetched from %s (its end plus SETTLE_DELAY)",
+		e.Window, e.Due.Format(time.RFC3339))
+}
+
+// Once publishes one window for every skill: the window that contains at, or
+// the latest complete one when at is zero. It makes one attempt per skill
+// (the fetch client still retries transient errors) and returns an error
+// naming every skill that failed, so that a cron job can trust its exit
+// status.
+//
+// Each skill's live state decides what the window is compared with:
+//   - the next window after the last published one: diffed against it, and
+//     committed, exactly as Run would;
+//   - no state, or a later window (a gap, logged with its backfill command):
+//     published without a previous window, and committed, so that the next
+//     Once or Run continues from it;
+//   - a window at or before the last published one: published again without
+//     a previous window (every DNIS is "new"; event ids are the same as the
+//     first time), and the state is left as it is.
+func (s *Scheduler) Once(ctx context.Context, at time.Time) error {
+	now := s.clock.Now()
+	w := s.calendar.LatestComplete(now)
+	if !at.IsZero() {
+		w = s.calendar.WindowAt(at)
+		if due := s.calendar.Due(w); now.Before(due) {
+			return &NotDueError{Window: w, Due: due}
+		}
+	}
+	states, err := s.loadStates(s.cfg.SkillIDs, "")
+	if err != nil {
+		return err
+	}
+	var failed []error
+	for _, st := range states {
+		if err := ctx.Err(); err != nil {
+			failed = append(failed, &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepFetch, Err: err})
+			continue
+		}
+		if err := s.onceSkill(ctx, st, w); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// onceSkill publishes w for the skill of st; see Once.
+func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) error {
+	skill := st.Key.SkillID
+	wlog := windowLogger(s.log.With().Str("skill", skill).Logger(), w)
+	var prev *snapshot.Snapshot
+	commit := true
+	last, ok := st.Last()
+	switch {
+	case !ok:
+		wlog.Info().Msg("no state for this skill: publishing without a previous window to compare with; the state starts here")
+	case last.WindowEnd.Equal(w.Start):
+		prev = &last
+	case last.WindowEnd.Before(w.Start):
+		gap := s.calendar.Count(last.WindowEnd, w.Start)
+		wlog.Warn().Time("gap_from", last.WindowEnd).Time("gap_to", w.Start).Int("gap_windows", gap).
+			Str("backfill", backfillCommand(last.WindowEnd, w.Start, skill)).
+			Msgf("%d windows between the last published one and this one are missing; publish them with: %s. This window is published without a previous window to compare with",
+				gap, backfillCommand(last.WindowEnd, w.Start, skill))
+		if m := s.deps.Metrics; m != nil {
+			m.CatchupGaps.WithLabelValues(skill).Add(float64(gap))
+		}
+		st.Windows = nil // not contiguous with this window any more
+	default:
+		commit = false
+		wlog.Warn().Time("last_published_end", last.WindowEnd).
+			Msg("this window was already published: it goes out again with the same event ids but without a previous window to compare with (every DNIS is new); the state is left as it is")
+	}
+
+	wctx, cancel := s.windowContext(ctx)
+	defer cancel()
+	cur, err := s.fetchWindow(wctx, skill, w)
+	if err != nil {
+		return err
+	}
+	out := snapshot.Diff(prev, cur)
+	if commit {
+		err = s.commit(wctx, &st, w, out, s.cfg.ReviseWindows+1)
+	} else if err = s.deps.Publisher.Publish(wctx, out.Events, out.DeadLetters); err != nil {
+		err = &WindowError{Skill: skill, Window: w, Step: StepPublish, Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	logPublished(wlog.Info(), out, prev != nil, commit)
+	return nil
+}

@@ -1,0 +1,253 @@
+package scheduler
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/skill6pub/skill6pub/snapshot"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// Run publishes every window of every skill as it comes due, until ctx
+// ends. It first checks the daily call budget against the quota and loads
+// every skill's state; either failing stops the start. Skills run side by
+// side; the fetch client's token lock serializes their calls.
+//
+// When ctx ends, the window in flight of each skill is published and
+// committed under Deps.ShutdownGrace, and Run returns nil.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if err := s.CheckQuota(); err != nil {
+		return err
+	}
+	states, err := s.loadStates(s.cfg.SkillIDs, "")
+	if err != nil {
+		return err
+	}
+	var skills sync.WaitGroup
+	for _, st := range states {
+		skills.Go(func() { s.runSkill(ctx, st) })
+	}
+	skills.Wait()
+	return nil
+}
+
+// liveSkill is the live stream of one skill while Run runs.
+type liveSkill struct {
+	st   state.State
+	log  zerolog.Logger
+	next Window // the next window to publish
+	// prev is the snapshot next is diffed against: the last published window
+	// when it is the one right before next, nil otherwise.
+	prev *snapshot.Snapshot
+	// pending is next's output when it was fetched and diffed but not yet
+	// committed: a retry after a failed publish sends the same events again
+	// without spending another call.
+	pending *snapshot.Output
+}
+
+// runSkill publishes the windows of one skill in order until ctx ends.
+func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
+	skill := st.Key.SkillID
+	ls := &liveSkill{st: st, log: s.log.With().Str("skill", skill).Logger()}
+	now := s.clock.Now()
+	if last, ok := st.Last(); ok {
+		s.setLastPublished(skill, last.WindowEnd)
+		ls.next = s.calendar.WindowFrom(last.WindowEnd)
+		if ls.next.Start.Equal(last.WindowEnd) {
+			ls.prev = &last
+		} else {
+			wlog := windowLogger(ls.log, ls.next)
+			wlog.Warn().Time("state_window_end", last.WindowEnd).Dur("interval", s.cfg.Interval).
+				Msg("the stored last window does not end on a window start of this INTERVAL (was it changed?): resuming at the next window start without a previous window to compare with")
+		}
+	} else {
+		ls.next = s.calendar.LatestComplete(now)
+		wlog := windowLogger(ls.log, ls.next)
+		wlog.Info().Msg("no state for this skill: starting with the latest complete window")
+	}
+
+	attempt := 0
+	revise := false // a new window went out since the last revision pass
+	for ctx.Err() == nil {
+		now := s.clock.Now()
+		latest := s.calendar.LatestComplete(now)
+		if attempt == 0 {
+			s.skipBeyondCatchup(ls, latest)
+		}
+		s.observeLive(skill, ls, latest, now)
+
+		if due := s.calendar.Due(ls.next); now.Before(due) {
+			if revise {
+				revise = false
+				s.reviseLive(ctx, ls)
+				continue // revising took time: look at the clock again
+			}
+			if s.clock.Sleep(ctx, due.Sub(now)) != nil {
+				return
+			}
+			continue
+		}
+
+		err := s.publishLive(ctx, ls)
+		if err == nil {
+			attempt = 0
+			revise = s.cfg.ReviseWindows > 0
+			continue
+		}
+		wlog := windowLogger(ls.log, ls.next)
+		if ctx.Err() != nil {
+			wlog.Warn().Err(err).Msg("shutting down before the window in flight was committed; it is published again, with the same event ids, at the next start")
+			return
+		}
+		attempt++
+		delay := s.retryDelay(attempt, err)
+		event := wlog.Warn()
+		if permanent(err) {
+			event = wlog.Error()
+		}
+		event.Err(err).Int("attempt", attempt).Dur("retry_in", delay).
+			Msg("window failed; retrying it, later windows wait behind it")
+		if s.clock.Sleep(ctx, delay) != nil {
+			return
+		}
+	}
+}
+
+// publishLive fetches, diffs, publishes and commits ls.next, then moves on to
+// the window after it.
+func (s *Scheduler) publishLive(ctx context.Context, ls *liveSkill) error {
+	wctx, cancel := s.windowContext(ctx)
+	defer cancel()
+	w := ls.next
+	if ls.pending == nil {
+		cur, err := s.fetchWindow(wctx, ls.st.Key.SkillID, w)
+		if err != nil {
+			return err
+		}
+		out := snapshot.Diff(ls.prev, cur)
+		ls.pending = &out
+	}
+	if err := s.commit(wctx, &ls.st, w, *ls.pending, s.cfg.ReviseWindows+1); err != nil {
+		return err
+	}
+	wlog := windowLogger(ls.log, w)
+	logPublished(wlog.Info(), *ls.pending, ls.prev != nil, true)
+	ls.prev = &ls.st.Windows[len(ls.st.Windows)-1]
+	ls.pending = nil
+	ls.next = s.calendar.Next(w)
+	s.setLastPublished(ls.st.Key.SkillID, w.End)
+	return nil
+}
+
+// skipBeyondCatchup moves ls.next forward to the oldest window within
+// MAX_CATCHUP of the latest complete one, when it is older. The windows
+// skipped are logged with the command that publishes them, and counted.
+func (s *Scheduler) skipBeyondCatchup(ls *liveSkill, latest Window) {
+	horizon := s.calendar.WindowFrom(latest.End.Add(-s.cfg.MaxCatchup))
+	if horizon.Start.After(latest.Start) {
+		horizon = latest // MAX_CATCHUP shorter than one window: still publish the latest
+	}
+	if !ls.next.Start.Before(horizon.Start) {
+		return
+	}
+	skill := ls.st.Key.SkillID
+	gap := s.calendar.Count(ls.next.Start, horizon.Start)
+	wlog := windowLogger(ls.log, ls.next)
+	wlog.Error().
+		Time("gap_from", ls.next.Start).Time("gap_to", horizon.Start).Int("gap_windows", gap).Dur("max_catchup", s.cfg.MaxCatchup).
+		Str("backfill", backfillCommand(ls.next.Start, horizon.Start, skill)).
+		Msgf("%d windows are older than MAX_CATCHUP and are not caught up; publish them with: %s",
+			gap, backfillCommand(ls.next.Start, horizon.Start, skill))
+	if m := s.deps.Metrics; m != nil {
+		m.CatchupGaps.WithLabelValues(skill).Add(float64(gap))
+	}
+	ls.next, ls.prev, ls.pending = horizon, nil, nil
+	// The stored windows are not contiguous with the next ones any more;
+	// revising them is backfill's job now.
+	ls.st.Windows = nil
+}
+
+// observeLive updates the per-skill gauges: how many due windows wait, and
+// how old the newest published data is.
+func (s *Scheduler) observeLive(skill string, ls *liveSkill, latest Window, now time.Time) {
+	m := s.deps.Metrics
+	if m == nil {
+		return
+	}
+	behind := 0
+	if !ls.next.Start.After(latest.Start) {
+		behind = s.calendar.Count(ls.next.Start, latest.End)
+	}
+	m.WindowsBehind.WithLabelValues(skill).Set(float64(behind))
+	if last, ok := ls.st.Last(); ok {
+		m.Freshness.WithLabelValues(skill).Set(now.Sub(last.WindowEnd).Seconds())
+	}
+}
+
+// setLastPublished records the end of the live stream's last published window.
+func (s *Scheduler) setLastPublished(skill string, end time.Time) {
+	s.mu.Lock()
+	s.lastPublished[skill] = end
+	s.mu.Unlock()
+	if m := s.deps.Metrics; m != nil {
+		m.LastPublished.WithLabelValues(skill).Set(float64(end.Unix()))
+		m.Freshness.WithLabelValues(skill).Set(s.clock.Now().Sub(end).Seconds())
+	}
+}
+
+// reviseLive re-fetches the published windows before the last one (at most
+// REVISE_WINDOWS of them, oldest first) and publishes a revision of each one
+// whose data changed. A failure ends this pass; the next tick tries again,
+// and the live windows do not wait for revisions.
+func (s *Scheduler) reviseLive(ctx context.Context, ls *liveSkill) {
+	last := len(ls.st.Windows) - 1
+	for i := max(0, last-s.cfg.ReviseWindows); i < last && ctx.Err() == nil; i++ {
+		w := Window{Start: ls.st.Windows[i].WindowStart, End: ls.st.Windows[i].WindowEnd}
+		wlog := windowLogger(ls.log, w)
+		if err := s.reviseWindow(ctx, wlog, &ls.st, i); err != nil {
+			wlog.Warn().Err(err).Msg("revision failed; it is tried again at the next tick")
+			return
+		}
+	}
+}
+
+// reviseWindow re-fetches stored window i of st and, when its data changed,
+// publishes the revision and saves it in place of the published snapshot.
+func (s *Scheduler) reviseWindow(ctx context.Context, wlog zerolog.Logger, st *state.State, i int) error {
+	wctx, cancel := s.windowContext(ctx)
+	defer cancel()
+	published := st.Windows[i]
+	w := Window{Start: published.WindowStart, End: published.WindowEnd}
+	cur, err := s.fetchWindow(wctx, st.Key.SkillID, w)
+	if err != nil {
+		return err
+	}
+	out, changed := snapshot.Revise(published, cur)
+	if !changed {
+		wlog.Debug().Int("revision", published.Revision).Msg("re-fetched window is unchanged")
+		return nil
+	}
+	if err := s.deps.Publisher.Publish(wctx, out.Events, out.DeadLetters); err != nil {
+		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepPublish, Err: err}
+	}
+	revised := state.State{Key: st.Key, Windows: slices.Clone(st.Windows)}
+	revised.Windows[i] = out.Snapshot
+	if err := s.deps.Store.Save(revised); err != nil {
+		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepSave, Err: err}
+	}
+	*st = revised
+	wlog.Info().Int("revision", out.Snapshot.Revision).Int("events", len(out.Events)).Msg("published a revision: the window's data changed since it was published")
+	return nil
+}
+
+// logPublished logs one published window at level, saying whether its state
+// was committed.
+func logPublished(event *zerolog.Event, out snapshot.Output, previousKnown, committed bool) {
+	event.Int("rows", len(out.Snapshot.Rows)).Int("events", len(out.Events)).
+		Int("dead_letters", len(out.DeadLetters)).Bool("previous_window_known", previousKnown).
+		Bool("committed", committed).Msg("window published")
+}

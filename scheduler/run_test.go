@@ -1,0 +1,416 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/snapshot"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// bogota returns a time of the test zone.
+func (h *harness) at(hour, minute, second int) time.Time {
+	return time.Date(2026, 5, 4, hour, minute, second, 0, h.loc)
+}
+
+// seed stores a live state whose last published window is w.
+func (h *harness) seed(t testing.TB, skill string, w Window) {
+	t.Helper()
+	cur := snapshot.Window{Operation: testOperation, SkillID: skill, Start: w.Start, End: w.End, Report: reportFor(skill, w.Start, 0)}
+	out := snapshot.Diff(nil, cur)
+	if err := h.store.Save(state.State{Key: liveKey(skill), Windows: []snapshot.Snapshot{out.Snapshot}}); err != nil {
+		t.Fatal(err)
+	}
+	h.store.saves = nil
+}
+
+func TestRunStartsAtTheLatestCompleteWindowAndWaitsForTheNext(t *testing.T) {
+	fake := clock.NewFake(time.Time{})
+	h := newHarness(t, testConfig("12"), fake)
+	fake.Set(h.at(9, 7, 30))
+	stop := h.run(t)
+
+	ctx := t.Context()
+	if err := fake.WaitForSleepers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Fresh start: 09:00-09:05 was due at 09:06; 09:05-09:10 is due at 09:11.
+	pubs := h.pub.list()
+	if len(pubs) != 1 || !pubs[0].start.Equal(h.at(9, 0, 0)) || pubs[0].previousKnown {
+		t.Fatalf("after start: %+v, want 09:00 without a previous window", pubs)
+	}
+	if wake, _ := fake.NextWake(); !wake.Equal(h.at(9, 11, 0)) {
+		t.Fatalf("sleeps until %s, want 09:11:00 (end + SETTLE_DELAY)", wake)
+	}
+	fake.Set(h.at(9, 10, 59))
+	if err := fake.WaitForSleepers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.pub.list()); n != 1 {
+		t.Fatalf("published %d windows before the next was due", n)
+	}
+	fake.Set(h.at(9, 11, 0))
+	if err := fake.WaitForSleepers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if wake, _ := fake.NextWake(); !wake.Equal(h.at(9, 16, 0)) {
+		t.Fatalf("sleeps until %s, want 09:16:00", wake)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	pubs = h.pub.list()
+	assertContiguous(t, h.s.Calendar(), pubs, h.s.Calendar().WindowAt(h.at(9, 0, 0)))
+	if len(pubs) != 2 || !pubs[1].previousKnown {
+		t.Fatalf("publications = %+v, want 09:00 and 09:05 diffed against 09:00", pubs)
+	}
+	st, _ := h.store.get(liveKey("12"))
+	if last, _ := st.Last(); !last.WindowEnd.Equal(h.at(9, 10, 0)) {
+		t.Errorf("state ends at %s, want 09:10", last.WindowEnd)
+	}
+	if got := testutil.ToFloat64(h.metrics.LastPublished.WithLabelValues("12")); got != float64(h.at(9, 10, 0).Unix()) {
+		t.Errorf("last published gauge = %v", got)
+	}
+	if got := h.s.LastPublished()["12"]; !got.Equal(h.at(9, 10, 0)) {
+		t.Errorf("LastPublished = %s", got)
+	}
+}
+
+func TestRunCatchesUpEveryMissedWindowInOrder(t *testing.T) {
+	fake := clock.NewFake(time.Time{})
+	h := newHarness(t, testConfig("12"), fake)
+	cal := h.s.Calendar()
+	h.seed(t, "12", cal.WindowAt(h.at(5, 55, 0))) // down since 06:00
+	fake.Set(h.at(9, 7, 30))
+	stop := h.run(t)
+	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	pubs := h.pub.list()
+	assertContiguous(t, cal, pubs, cal.WindowAt(h.at(6, 0, 0)))
+	if len(pubs) != 37 { // 06:00 to 09:00 inclusive
+		t.Fatalf("caught up %d windows, want 37", len(pubs))
+	}
+	saves := h.store.saveList()
+	if len(saves) != len(pubs) {
+		t.Fatalf("%d saves for %d windows", len(saves), len(pubs))
+	}
+	for i, p := range pubs {
+		if !p.previousKnown {
+			t.Errorf("window %s was not diffed against the one before", p.start)
+		}
+		last, _ := saves[i].Last()
+		if !last.WindowStart.Equal(p.start) || len(saves[i].Windows) != 1 {
+			t.Errorf("save %d: last window %s (%d kept), want %s (1 kept)", i, last.WindowStart, len(saves[i].Windows), p.start)
+		}
+	}
+	if got := testutil.ToFloat64(h.metrics.WindowsBehind.WithLabelValues("12")); got != 0 {
+		t.Errorf("windows behind = %v after catching up", got)
+	}
+}
+
+func TestRunLeavesAGapBeyondMaxCatchupToBackfill(t *testing.T) {
+	fake := clock.NewFake(time.Time{})
+	cfg := testConfig("12")
+	cfg.MaxCatchup = time.Hour
+	h := newHarness(t, cfg, fake)
+	cal := h.s.Calendar()
+	h.seed(t, "12", cal.WindowAt(h.at(5, 55, 0)))
+	fake.Set(h.at(9, 7, 30))
+	stop := h.run(t)
+	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Latest complete: 09:00-09:05; one hour back from its end: 08:05.
+	pubs := h.pub.list()
+	assertContiguous(t, cal, pubs, cal.WindowAt(h.at(8, 5, 0)))
+	if len(pubs) != 12 || pubs[0].previousKnown || !pubs[1].previousKnown {
+		t.Fatalf("published %d windows (first diffed: %v), want 12 from 08:05, the first without a previous window", len(pubs), pubs[0].previousKnown)
+	}
+	gaps := h.logs.withMessage(t, "older than MAX_CATCHUP")
+	if len(gaps) != 1 {
+		t.Fatalf("gap logged %d times, want once", len(gaps))
+	}
+	want := "skill6pub backfill --from 2026-05-04T06:00:00-05:00 --to 2026-05-04T08:05:00-05:00 --skills 12"
+	if gaps[0]["backfill"] != want || !strings.Contains(gaps[0]["message"].(string), want) || gaps[0]["gap_windows"] != float64(25) {
+		t.Errorf("gap line = %v, want the command %q and 25 windows", gaps[0], want)
+	}
+	if gaps[0]["skill"] != "12" || gaps[0]["window_start"] == nil {
+		t.Errorf("gap line lacks skill or window_start: %v", gaps[0])
+	}
+	if got := testutil.ToFloat64(h.metrics.CatchupGaps.WithLabelValues("12")); got != 25 {
+		t.Errorf("catch-up gap counter = %v, want 25", got)
+	}
+}
+
+func TestFailingWindowBlocksLaterWindowsThenRecovers(t *testing.T) {
+	tests := []struct {
+		name       string
+		fetchErr   error
+		publishErr error
+		failures   int
+		wantDelays []float64 // milliseconds, as logged
+		wantLevel  string
+		wantCalls  int // fetches of the failing window
+	}{
+		{"transient fetch error", &fetch.Error{Kind: fetch.KindUpstream, Msg: "HTTP 502"}, nil, 4, []float64{2000, 4000, 8000, 16000}, "warn", 5},
+		{"quota spent", &fetch.Error{Kind: fetch.KindQuota, Msg: "TOKEN LIMIT EXCEEDED"}, nil, 5, []float64{60000, 120000, 240000, 300000, 300000}, "error", 6},
+		{"publish fails", nil, errors.New("kafka: not enough replicas"), 3, []float64{2000, 4000, 8000}, "warn", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := clock.NewAutoFake(time.Time{})
+			h := newHarness(t, testConfig("12"), fake)
+			cal := h.s.Calendar()
+			fake.Set(h.at(9, 6, 0))
+			failing := cal.WindowAt(h.at(9, 10, 0))
+			if tt.fetchErr != nil {
+				h.fetcher.fail = func(c fetchCall, attempt int) error {
+					if c.start.Equal(failing.Start) && attempt <= tt.failures {
+						return fmt.Errorf("wrapped: %w", tt.fetchErr)
+					}
+					return nil
+				}
+			}
+			if tt.publishErr != nil {
+				h.pub.fail = func(p publication, attempt int) error {
+					if p.start.Equal(failing.Start) && attempt <= tt.failures {
+						return tt.publishErr
+					}
+					return nil
+				}
+			}
+			var jumped []time.Time // later windows fetched while the failing one was not published
+			h.fetcher.before = func(_ context.Context, c fetchCall) {
+				if c.start.After(failing.Start) && len(h.pub.list()) < 3 {
+					jumped = append(jumped, c.start)
+				}
+			}
+			if err := h.runUntil(t, func(_ publication, n int) bool { return n == 6 }); err != nil {
+				t.Fatal(err)
+			}
+			assertContiguous(t, cal, h.pub.list(), cal.WindowAt(h.at(9, 0, 0)))
+			if jumped != nil {
+				t.Errorf("windows %v were fetched while %s was still failing", jumped, failing.Start)
+			}
+			if got := h.fetcher.callsFor("12", failing.Start); got != tt.wantCalls {
+				t.Errorf("failing window fetched %d times, want %d", got, tt.wantCalls)
+			}
+			var delays []float64
+			for _, l := range h.logs.withMessage(t, "window failed") {
+				delays = append(delays, l["retry_in"].(float64))
+				if l["level"] != tt.wantLevel || l["skill"] != "12" || l["window_start"] != "2026-05-04T09:10:00-05:00" || l["error"] == nil {
+					t.Errorf("failure line = %v, want level %s with skill, window_start and error", l, tt.wantLevel)
+				}
+			}
+			if fmt.Sprint(delays) != fmt.Sprint(tt.wantDelays) {
+				t.Errorf("retry delays = %v ms, want %v", delays, tt.wantDelays)
+			}
+		})
+	}
+}
+
+func TestRevisionsRepublishChangedWindowsOnly(t *testing.T) {
+	fake := clock.NewAutoFake(time.Time{})
+	cfg := testConfig("12")
+	cfg.ReviseWindows = 2
+	h := newHarness(t, cfg, fake)
+	cal := h.s.Calendar()
+	fake.Set(h.at(9, 6, 0))
+	w := func(minute int) Window { return cal.WindowAt(h.at(9, minute, 0)) }
+	var revisedAt int
+	h.pub.before = func(_ context.Context, p publication) error {
+		// Late data for 09:05 arrives once 09:10 is out.
+		if p.revision == 0 && p.start.Equal(w(10).Start) {
+			h.fetcher.bump("12", w(5).Start)
+		}
+		return nil
+	}
+	err := h.runUntil(t, func(p publication, n int) bool {
+		if p.revision > 0 {
+			revisedAt = n
+		}
+		return n == 8
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live, revisions []publication
+	for _, p := range h.pub.list() {
+		if p.revision == 0 {
+			live = append(live, p)
+		} else {
+			revisions = append(revisions, p)
+		}
+	}
+	assertContiguous(t, cal, live, w(0))
+	if len(revisions) != 1 || !revisions[0].start.Equal(w(5).Start) || revisions[0].revision != 1 || !revisions[0].closedLast {
+		t.Fatalf("revisions = %+v, want one, of 09:05, revision 1", revisions)
+	}
+	if revisedAt != 4 { // 09:00, 09:05, 09:10, then the revision of 09:05 before 09:15
+		t.Errorf("the revision was publication %d, want 4", revisedAt)
+	}
+	for _, p := range live {
+		if !p.start.Equal(w(5).Start) {
+			continue
+		}
+		for dnis, id := range revisions[0].ids {
+			if p.ids[dnis] == id {
+				t.Errorf("the revision reuses the event id %s of revision 0 for DNIS %s", id, dnis)
+			}
+		}
+	}
+	// Each tick fetches the new window and re-fetches up to two before it.
+	if got, want := h.fetcher.callsFor("12", w(5).Start), 3; got != want {
+		t.Errorf("09:05 fetched %d times, want %d (live + 2 revision passes)", got, want)
+	}
+	st, _ := h.store.get(liveKey("12"))
+	if len(st.Windows) != 3 {
+		t.Fatalf("state keeps %d windows, want REVISE_WINDOWS+1 = 3", len(st.Windows))
+	}
+	for _, saved := range h.store.saveList() {
+		for _, snap := range saved.Windows {
+			if snap.WindowStart.Equal(w(5).Start) && snap.Revision == 1 {
+				return // the revised snapshot was committed
+			}
+		}
+	}
+	t.Error("the revised snapshot of 09:05 was never saved")
+}
+
+// TestRunDaysOfWindows runs three days of two skills across a daylight
+// saving change in milliseconds. The clock moves an hour at a time once
+// both skills sleep, so each catches up twelve windows side by side.
+func TestRunDaysOfWindows(t *testing.T) {
+	ny := mustLoad(t, "America/New_York")
+	fake := clock.NewFake(time.Time{})
+	h := newHarness(t, testConfig("12", "15"), fake, func(d *Deps) { d.Location = ny })
+	cal := h.s.Calendar()
+	first := cal.WindowAt(time.Date(2026, 3, 7, 0, 0, 0, 0, ny))
+	last := cal.WindowAt(time.Date(2026, 3, 10, 0, 0, 0, 0, ny).Add(-time.Minute))
+	before := cal.WindowAt(first.Start.Add(-time.Minute))
+	h.seed(t, "12", before)
+	h.seed(t, "15", before)
+	fake.Set(cal.Due(first))
+	stop := h.run(t)
+	reached := func(skill string) bool {
+		p := h.pub.of(skill)
+		return len(p) > 0 && !p[len(p)-1].start.Before(last.Start)
+	}
+	for {
+		if err := fake.WaitForSleepers(t.Context(), 2); err != nil {
+			t.Fatal(err)
+		}
+		if reached("12") && reached("15") {
+			break
+		}
+		fake.Advance(time.Hour)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	want := cal.Count(first.Start, last.End)
+	if want != 288+276+288 {
+		t.Fatalf("three days around the change have %d windows", want)
+	}
+	for _, skill := range []string{"12", "15"} {
+		pubs := h.pub.of(skill)
+		assertContiguous(t, cal, pubs, first)
+		if len(pubs) < want {
+			t.Fatalf("skill %s: %d windows published, want at least %d", skill, len(pubs), want)
+		}
+		var saves []state.State
+		for _, s := range h.store.saveList() {
+			if s.Key.SkillID == skill {
+				saves = append(saves, s)
+			}
+		}
+		if len(saves) != len(pubs) {
+			t.Fatalf("skill %s: %d saves for %d windows", skill, len(saves), len(pubs))
+		}
+		for i, s := range saves {
+			if l, _ := s.Last(); !l.WindowStart.Equal(pubs[i].start) {
+				t.Fatalf("skill %s: save %d holds %s, want %s", skill, i, l.WindowStart, pubs[i].start)
+			}
+		}
+	}
+	for _, l := range h.logs.lines(t) {
+		if strings.Contains(l["message"].(string), "budget") {
+			continue
+		}
+		if l["skill"] == nil || l["window_start"] == nil {
+			t.Errorf("log line without skill and window_start: %v", l)
+		}
+	}
+}
+
+func TestShutdownFinishesTheWindowInFlight(t *testing.T) {
+	fake := clock.NewFake(time.Time{})
+	h := newHarness(t, testConfig("12"), fake)
+	fake.Set(h.at(9, 7, 30))
+	publishing, release := make(chan struct{}), make(chan struct{})
+	h.pub.before = func(ctx context.Context, _ publication) error {
+		close(publishing)
+		<-release
+		return ctx.Err() // the window's context must outlive the shutdown
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- h.s.Run(ctx) }()
+	<-publishing
+	cancel()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	st, ok := h.store.get(liveKey("12"))
+	if last, _ := st.Last(); !ok || !last.WindowStart.Equal(h.at(9, 0, 0)) {
+		t.Fatalf("the window in flight was not committed: %+v", st)
+	}
+	if n := len(h.pub.list()); n != 1 {
+		t.Errorf("%d windows published, want 1", n)
+	}
+}
+
+func TestShutdownGraceEndsAWindowThatCannotFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := clock.NewFake(time.Time{})
+		h := newHarness(t, testConfig("12"), fake, func(d *Deps) { d.ShutdownGrace = 10 * time.Second })
+		fake.Set(h.at(9, 7, 30))
+		publishing := make(chan struct{})
+		h.pub.before = func(ctx context.Context, _ publication) error {
+			close(publishing)
+			<-ctx.Done() // Kafka never answers
+			return ctx.Err()
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- h.s.Run(ctx) }()
+		<-publishing
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		if saves := h.store.saveList(); len(saves) != 0 {
+			t.Fatalf("a window that was not acknowledged was committed: %+v", saves)
+		}
+		if lines := h.logs.withMessage(t, "before the window in flight was committed"); len(lines) != 1 {
+			t.Errorf("the uncommitted window was not logged")
+		}
+	})
+}

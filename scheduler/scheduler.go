@@ -1,0 +1,300 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/metrics"
+	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/snapshot"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// Fetcher fetches one window [start, end) of the skill_6 report for one
+// skill. *fetch.Client implements it. Errors that have a Retriable() bool
+// method saying false (fetch.Error of kind auth, quota, bad request) are not
+// retried quickly.
+type Fetcher interface {
+	Fetch(ctx context.Context, skillID string, start, end time.Time) (fetch.Report, error)
+}
+
+// Publisher publishes one window's events and dead letters; a nil error means
+// Kafka acknowledged all of them. *producer.Producer implements it.
+type Publisher interface {
+	Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error
+}
+
+// Store keeps the state of each stream of windows. *state.Dir implements it.
+type Store interface {
+	Load(key state.Key) (state.State, bool, error)
+	Save(s state.State) error
+}
+
+// Deps are the scheduler's collaborators and the settings it shares with
+// other parts of the service.
+type Deps struct {
+	Fetcher   Fetcher
+	Publisher Publisher
+	Store     Store
+	Clock     clock.Clock // nil: the wall clock
+	Logger    zerolog.Logger
+	Metrics   *metrics.Metrics // nil: nothing recorded
+	// Location is WOLKVOX_TIMEZONE: windows align to its wall clock.
+	Location *time.Location
+	// Operation is the wolkvox server id; it names the stream in events and
+	// state keys.
+	Operation string
+	Producer  schema.Producer
+	// Hasher replaces each DNIS by its keyed hash; nil publishes DNIS as is.
+	Hasher *schema.DNISHasher
+	// DailyQuota is WOLKVOX_DAILY_QUOTA; 0 means not enforced.
+	DailyQuota int
+	// CallsToday returns the calls spent today, to warn as they approach the
+	// quota; nil disables the warning.
+	CallsToday func() int
+	// ShutdownGrace is SHUTDOWN_TIMEOUT: once ctx ends, the window in flight
+	// gets this long (wall-clock time) to publish and commit. 0 means 30s.
+	ShutdownGrace time.Duration
+}
+
+const defaultShutdownGrace = 30 * time.Second
+
+// Scheduler publishes the windows of every configured skill: live (Run), one
+// window (Once) or a historical range (Backfill).
+type Scheduler struct {
+	cfg      Config
+	deps     Deps
+	calendar Calendar
+	clock    clock.Clock
+	log      zerolog.Logger
+	quota    quotaWatch
+
+	mu            sync.Mutex
+	lastPublished map[string]time.Time // live: end of the last published window, by skill
+}
+
+// New checks cfg and deps and returns a Scheduler.
+func New(cfg Config, deps Deps) (*Scheduler, error) {
+	var problems []string
+	if err := cfg.Validate(); err != nil {
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			return nil, err
+		}
+		problems = ce.Problems
+	}
+	if deps.Fetcher == nil || deps.Publisher == nil || deps.Store == nil {
+		problems = append(problems, "scheduler: Fetcher, Publisher and Store are required")
+	}
+	if deps.Location == nil {
+		problems = append(problems, "WOLKVOX_TIMEZONE: no time zone given")
+	}
+	if deps.Operation == "" {
+		problems = append(problems, "WOLKVOX_SERVER: no operation (server id) given")
+	}
+	if problems != nil {
+		return nil, &ConfigError{Problems: problems}
+	}
+	if deps.Clock == nil {
+		deps.Clock = clock.Real{}
+	}
+	if deps.ShutdownGrace <= 0 {
+		deps.ShutdownGrace = defaultShutdownGrace
+	}
+	return &Scheduler{
+		cfg:           cfg,
+		deps:          deps,
+		calendar:      Calendar{Interval: cfg.Interval, SettleDelay: cfg.SettleDelay, Location: deps.Location},
+		clock:         deps.Clock,
+		log:           deps.Logger,
+		lastPublished: make(map[string]time.Time),
+	}, nil
+}
+
+// Calendar returns the layout of windows: alignment and due times.
+func (s *Scheduler) Calendar() Calendar { return s.calendar }
+
+// LastPublished returns, per skill, the end of the last window the live
+// stream published (from the state at start, then as windows go out). The
+// ops server's readiness uses it.
+func (s *Scheduler) LastPublished() map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]time.Time, len(s.lastPublished))
+	for k, v := range s.lastPublished {
+		out[k] = v
+	}
+	return out
+}
+
+// Step is the part of a window's work that failed.
+type Step string
+
+// The steps of a window, in order.
+const (
+	StepLoad    Step = "load state"
+	StepFetch   Step = "fetch"
+	StepPublish Step = "publish"
+	StepSave    Step = "save state"
+)
+
+// WindowError says which window of which skill failed, and at which step.
+type WindowError struct {
+	Skill  string
+	Window Window
+	Step   Step
+	Err    error
+}
+
+func (e *WindowError) Error() string {
+	return fmt.Sprintf("skill %s window %s: %s: %v", e.Skill, e.Window.Start.Format(time.RFC3339), e.Step, e.Err)
+}
+
+func (e *WindowError) Unwrap() error { return e.Err }
+
+// retriable is what an error says about itself when it knows whether trying
+// again can help (fetch.Error does).
+type retriable interface{ Retriable() bool }
+
+// permanent reports whether err says that retrying soon cannot help: a wrong
+// token, a spent quota, a request wolkvox refuses.
+func permanent(err error) bool {
+	var r retriable
+	return errors.As(err, &r) && !r.Retriable()
+}
+
+// Retry pacing of a failing window. Delays are deterministic: the fetch
+// client adds jitter to its own retries, and the token lock spreads skills.
+const (
+	retryFirst = 2 * time.Second
+	retryMax   = time.Minute
+)
+
+// retryDelay returns the wait before the next attempt of a window that failed
+// attempt times, the last time with err. Transient errors back off from 2s
+// to a minute (or the interval when shorter); errors that say retrying will
+// not help back off from there up to the interval, so that a spent quota or
+// a revoked token is not hammered, and still nothing is skipped.
+func (s *Scheduler) retryDelay(attempt int, err error) time.Duration {
+	first, ceiling := min(retryFirst, s.cfg.Interval), min(retryMax, s.cfg.Interval)
+	if permanent(err) {
+		first, ceiling = ceiling, max(ceiling, s.cfg.Interval)
+	}
+	d := first
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	return min(d, ceiling)
+}
+
+// windowContext returns the context for one window's work: it ignores the
+// end of ctx for up to ShutdownGrace, so that a window in flight at shutdown
+// is published and committed rather than left half done. The grace is wall
+// time, not the injected clock: it is a promise to whoever sent the signal.
+func (s *Scheduler) windowContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		timer := time.NewTimer(s.deps.ShutdownGrace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancel()
+		case <-wctx.Done():
+		}
+	})
+	return wctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// windowLogger returns log with the window's start, so that every line
+// about a window says which one.
+func windowLogger(log zerolog.Logger, w Window) zerolog.Logger {
+	return log.With().Time("window_start", w.Start).Logger()
+}
+
+// fetchWindow fetches w for skill and wraps the report for the diff.
+func (s *Scheduler) fetchWindow(ctx context.Context, skill string, w Window) (snapshot.Window, error) {
+	report, err := s.deps.Fetcher.Fetch(ctx, skill, w.Start, w.End)
+	s.watchCalls()
+	if err != nil {
+		return snapshot.Window{}, &WindowError{Skill: skill, Window: w, Step: StepFetch, Err: err}
+	}
+	return snapshot.Window{
+		Operation: s.deps.Operation,
+		SkillID:   skill,
+		Start:     w.Start,
+		End:       w.End,
+		FetchedAt: s.clock.Now().In(s.deps.Location),
+		Producer:  s.deps.Producer,
+		Hasher:    s.deps.Hasher,
+		Report:    report,
+	}, nil
+}
+
+// commit publishes out, then saves st with out's snapshot as its last
+// window, keeping at most keep snapshots. st changes only when both steps
+// succeed: a window whose publish fails is never committed.
+func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, out snapshot.Output, keep int) error {
+	if err := s.deps.Publisher.Publish(ctx, out.Events, out.DeadLetters); err != nil {
+		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepPublish, Err: err}
+	}
+	next := state.State{Key: st.Key, Windows: appendKeeping(st.Windows, out.Snapshot, keep)}
+	if err := s.deps.Store.Save(next); err != nil {
+		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepSave, Err: err}
+	}
+	*st = next
+	return nil
+}
+
+// appendKeeping returns a new slice of the last keep snapshots of windows
+// followed by snap; windows itself is not modified.
+func appendKeeping(windows []snapshot.Snapshot, snap snapshot.Snapshot, keep int) []snapshot.Snapshot {
+	if drop := len(windows) + 1 - keep; drop > 0 {
+		windows = windows[min(drop, len(windows)):]
+	}
+	return append(slices.Clone(windows), snap)
+}
+
+// watchCalls warns as the calls spent today approach the daily quota.
+func (s *Scheduler) watchCalls() {
+	if s.deps.CallsToday != nil {
+		s.quota.check(s.log, s.deps.CallsToday(), s.deps.DailyQuota)
+	}
+}
+
+// loadStates loads the state of every skill under job before any window is
+// fetched, so that an unreadable state file stops the start.
+func (s *Scheduler) loadStates(skills []string, job string) ([]state.State, error) {
+	states := make([]state.State, len(skills))
+	for i, skill := range skills {
+		key := state.Key{Operation: s.deps.Operation, SkillID: skill, Job: job}
+		st, _, err := s.deps.Store.Load(key)
+		if err != nil {
+			return nil, fmt.Errorf("skill %s: %s: %w", skill, StepLoad, err)
+		}
+		st.Key = key
+		for i := range st.Windows {
+			st.Windows[i].WindowStart = st.Windows[i].WindowStart.In(s.deps.Location)
+			st.Windows[i].WindowEnd = st.Windows[i].WindowEnd.In(s.deps.Location)
+		}
+		states[i] = st
+	}
+	return states, nil
+}
+
+// backfillCommand is the command line that publishes the windows of
+// [from, to) of one skill.
+func backfillCommand(from, to time.Time, skill string) string {
+	return fmt.Sprintf("skill6pub backfill --from %s --to %s --skills %s",
+		from.Format(time.RFC3339), to.Format(time.RFC3339), skill)
+}
