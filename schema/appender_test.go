@@ -73,3 +73,25 @@ func TestEncodeRefusesTimesRFC3339CannotHold(t *testing.T) {
 		t.Error("encoding/json accepts year 10000: the appender should too")
 	}
 }
+
+// plainMetrics has the fields and tags of Metrics without its MarshalJSON,
+// so encoding/json encodes it by reflection: the reference.
+type plainMetrics schema.Metrics
+
+func TestMetricsMarshalJSONMatchesReflection(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 200 {
+		m := randomMetrics(r, false)
+		got, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(plainMetrics(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("Metrics.MarshalJSON differs from reflection:\n got %s\nwant %s", got, want)
+		}
+	}
+}

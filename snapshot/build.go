@@ -1,11 +1,9 @@
 package snapshot
 
 import (
-	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/skill6pub/skill6pub/fetch"
@@ -45,34 +43,83 @@ func (b *build) envelope(eventType string) schema.Envelope {
 	return e
 }
 
-// dnisWindow fills *w for row i of the window, without change, previous
-// and delta, and returns w.
-func (b *build) dnisWindow(w *schema.DNISWindow, i int, previousKnown bool) *schema.DNISWindow {
-	row := &b.prepared.rows[i]
-	*w = schema.DNISWindow{
-		Envelope:            b.envelope(schema.TypeDNISWindow),
-		DNIS:                row.DNIS,
-		DNISHashed:          b.cur.Hasher.Enabled(),
-		SourceRows:          b.prepared.sourceRows(i),
-		Metrics:             row.Metrics,
-		PreviousWindowKnown: previousKnown,
-	}
-	return w
-}
+// dnisEvents compares the window's rows with base (sorted by DNIS, one row
+// per DNIS) and returns, in publishing order, a dnis_window for each row
+// that classify keeps, with the change it gives (prev is nil for a DNIS
+// absent from base), then a dnis_gone for each DNIS of base absent from the
+// rows; the DNIS found in both; and the number of dnis_gone. The events slice has room for the
+// window_closed.
+//
+// A first pass counts, so that every event, delta and the result are
+// allocated once at their exact size: a window of 100,000 rows is not
+// grown, copied or over-allocated.
+func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, classify func(cur, prev *schema.Metrics) (schema.Change, bool)) (events []schema.Event, both []string, gone int) {
+	rows := b.prepared.rows
+	baseKey := func(j int) string { return base[j].DNIS }
+	var kept, withPrevious, matched int
+	join(rows, len(base), baseKey, func(i, j int) {
+		var prev *schema.Metrics
+		if j >= 0 {
+			prev = &base[j].Metrics
+			matched++
+		}
+		if _, keep := classify(&rows[i].Metrics, prev); keep {
+			kept++
+			if prev != nil {
+				withPrevious++
+			}
+		}
+	}, func(int) { gone++ })
 
-// appendGone appends a dnis_gone for each base[j], j in gone.
-func (b *build) appendGone(events []schema.Event, base []fetch.Row, gone []int) []schema.Event {
-	gones := make([]schema.DNISGone, len(gone))
-	for k, j := range gone {
-		gones[k] = schema.DNISGone{
+	events = make([]schema.Event, 0, kept+gone+1)
+	windows := make([]schema.DNISWindow, kept)
+	deltas := make([]schema.Metrics, withPrevious)
+	gones := make([]schema.DNISGone, gone)
+	both = make([]string, 0, matched)
+	hashed := b.cur.Hasher.Enabled()
+	var nextDelta, nextGone int
+	join(rows, len(base), baseKey, func(i, j int) {
+		var prev *schema.Metrics
+		if j >= 0 {
+			prev = &base[j].Metrics
+			both = append(both, rows[i].DNIS)
+		}
+		change, keep := classify(&rows[i].Metrics, prev)
+		if !keep {
+			return
+		}
+		w := &windows[len(events)]
+		*w = schema.DNISWindow{
+			Envelope:            b.envelope(schema.TypeDNISWindow),
+			DNIS:                rows[i].DNIS,
+			DNISHashed:          hashed,
+			Change:              change,
+			SourceRows:          b.prepared.sourceRows(i),
+			Metrics:             rows[i].Metrics,
+			PreviousWindowKnown: previousKnown,
+		}
+		if prev != nil {
+			w.Previous = prev
+			d := &deltas[nextDelta]
+			nextDelta++
+			*d = delta(rows[i].Metrics, *prev)
+			w.Delta = d
+		}
+		events = append(events, w)
+	}, func(j int) {
+		g := &gones[nextGone]
+		nextGone++
+		*g = schema.DNISGone{
 			Envelope:   b.envelope(schema.TypeDNISGone),
 			DNIS:       base[j].DNIS,
-			DNISHashed: b.cur.Hasher.Enabled(),
+			DNISHashed: hashed,
 			Previous:   base[j].Metrics,
 		}
+	})
+	for k := range gones {
 		events = append(events, &gones[k])
 	}
-	return events
+	return events, both, gone
 }
 
 func (b *build) windowClosed(previousStart *time.Time, dnisEvents, gone, repeaters int) *schema.WindowClosed {
@@ -163,25 +210,6 @@ func prepare(cur Window, env *schema.Envelope) prepared {
 	sortByDNIS(order)
 	p.rows, p.sources, p.merged = mergeRuns(typed, order)
 	return p
-}
-
-// keyed is a row's place in the response with the DNIS it is published
-// under. Sorting these rather than the rows (160 bytes each) or bare indexes
-// (a memory access per comparison) keeps the sort of 100,000 rows cheap.
-type keyed struct {
-	dnis  string
-	index int32
-}
-
-// sortByDNIS sorts by DNIS, ties in response order so that merged rows are
-// summed in a fixed order.
-func sortByDNIS(order []keyed) {
-	slices.SortFunc(order, func(a, b keyed) int {
-		if c := strings.Compare(a.dnis, b.dnis); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.index, b.index)
-	})
 }
 
 // mergeRuns returns the rows in order, each with the DNIS it is published

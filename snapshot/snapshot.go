@@ -5,6 +5,7 @@
 package snapshot
 
 import (
+	"strings"
 	"time"
 
 	"github.com/skill6pub/skill6pub/fetch"
@@ -81,41 +82,22 @@ func Diff(prev *Snapshot, cur Window) Output {
 		base = canonicalRows(prev.Rows)
 		previousStart = &prev.WindowStart
 	}
-	known := previousStart != nil
-	rows := b.prepared.rows
-
-	events := make([]schema.Event, 0, len(rows)+len(base)+1) // at most every DNIS of both, and the window_closed
-	windows := make([]schema.DNISWindow, len(rows))
-	deltas := make([]schema.Metrics, 0, min(len(rows), len(base)))
-	repeaters := make([]string, 0, min(len(rows), len(base)))
-	var gone []int
-	join(rows, len(base), func(j int) string { return base[j].DNIS }, func(i, j int) {
-		w := b.dnisWindow(&windows[i], i, known)
+	events, matched, gone := b.dnisEvents(base, previousStart != nil, func(cur, prev *schema.Metrics) (schema.Change, bool) {
 		switch {
-		case j < 0:
-			w.Change = schema.ChangeNew
-		default:
-			if rows[i].Metrics == base[j].Metrics {
-				w.Change = schema.ChangeUnchanged
-			} else {
-				w.Change = schema.ChangeChanged
-			}
-			w.Previous = &base[j].Metrics
-			deltas = append(deltas, delta(rows[i].Metrics, base[j].Metrics))
-			w.Delta = &deltas[len(deltas)-1]
-			repeaters = append(repeaters, rows[i].DNIS)
+		case prev == nil:
+			return schema.ChangeNew, true
+		case *cur == *prev:
+			return schema.ChangeUnchanged, true
 		}
-		events = append(events, w)
-	}, func(j int) { gone = append(gone, j) })
-
-	events = b.appendGone(events, base, gone)
-	closed := b.windowClosed(previousStart, len(rows), len(gone), len(repeaters))
+		return schema.ChangeChanged, true
+	})
+	closed := b.windowClosed(previousStart, len(b.prepared.rows), gone, len(matched))
 	events = append(events, closed)
 	schema.SetEventIDs(events)
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
-		Snapshot:    b.snapshot(previousStart, repeaters),
+		Snapshot:    b.snapshot(previousStart, matched),
 	}
 }
 
@@ -150,38 +132,19 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 	} else {
 		previousStart = nil
 	}
-	rows := b.prepared.rows
-
-	var events []schema.Event
-	var windows []schema.DNISWindow // allocated on the first change: most re-fetches change nothing
-	var deltas []schema.Metrics
-	var gone []int
-	join(rows, len(base), func(j int) string { return base[j].DNIS }, func(i, j int) {
-		if j >= 0 && rows[i].Metrics == base[j].Metrics {
-			return
+	events, _, gone := b.dnisEvents(base, sameKey, func(cur, prev *schema.Metrics) (schema.Change, bool) {
+		switch {
+		case prev == nil:
+			return schema.ChangeNew, true
+		case *cur == *prev:
+			return "", false
 		}
-		if windows == nil {
-			// At most one event per row and one delta per common DNIS, so
-			// the pointers taken below stay valid: no append reallocates.
-			windows = make([]schema.DNISWindow, 0, len(rows))
-			deltas = make([]schema.Metrics, 0, min(len(rows), len(base)))
-		}
-		windows = append(windows, schema.DNISWindow{})
-		w := b.dnisWindow(&windows[len(windows)-1], i, sameKey)
-		if j < 0 {
-			w.Change = schema.ChangeNew
-		} else {
-			w.Change = schema.ChangeRevised
-			w.Previous = &base[j].Metrics
-			deltas = append(deltas, delta(rows[i].Metrics, base[j].Metrics))
-			w.Delta = &deltas[len(deltas)-1]
-		}
-		events = append(events, w)
-	}, func(j int) { gone = append(gone, j) })
-
-	if sameKey && len(events) == 0 && len(gone) == 0 && len(b.prepared.dead) == published.RejectedRows {
+		return schema.ChangeRevised, true
+	})
+	if sameKey && len(events) == 0 && len(b.prepared.dead) == published.RejectedRows {
 		return Output{Snapshot: published}, false
 	}
+	rows := b.prepared.rows
 	var repeaters []string
 	join(rows, len(repeatersBefore), func(j int) string { return repeatersBefore[j] }, func(i, j int) {
 		if j >= 0 {
@@ -189,9 +152,7 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 		}
 	}, func(int) {})
 
-	dnisEvents := len(events)
-	events = b.appendGone(events, base, gone)
-	closed := b.windowClosed(previousStart, dnisEvents, len(gone), len(repeaters))
+	closed := b.windowClosed(previousStart, len(events)-gone, gone, len(repeaters))
 	events = append(events, closed)
 	schema.SetEventIDs(events)
 	return Output{
@@ -208,11 +169,14 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 func join(rows []fetch.Row, n int, keyOf func(j int) string, inRows func(i, j int), onlyOther func(j int)) {
 	j := 0
 	for i := range rows {
-		for j < n && keyOf(j) < rows[i].DNIS {
+		c := -1
+		for ; j < n; j++ {
+			if c = strings.Compare(keyOf(j), rows[i].DNIS); c >= 0 {
+				break
+			}
 			onlyOther(j)
-			j++
 		}
-		if j < n && keyOf(j) == rows[i].DNIS {
+		if c == 0 {
 			inRows(i, j)
 			j++
 		} else {
