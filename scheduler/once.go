@@ -99,8 +99,8 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 	out := snapshot.Diff(prev, cur)
 	if commit {
 		err = s.commit(wctx, &st, w, out, s.cfg.ReviseWindows+1)
-	} else if err = s.deps.Publisher.Publish(wctx, out.Events, out.DeadLetters); err != nil {
-		err = &WindowError{Skill: skill, Window: w, Step: StepPublish, Err: err}
+	} else {
+		err = s.publish(wctx, skill, w, out)
 	}
 	if err != nil {
 		return err

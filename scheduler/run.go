@@ -17,6 +17,12 @@ import (
 // every skill's state; either failing stops the start. Skills run side by
 // side; the fetch client's token lock serializes their calls.
 //
+// A window that fails is retried, with backoff, until it goes out: it is
+// never skipped, and later windows wait. Windows that are older than
+// MAX_CATCHUP when their turn comes (after downtime, or behind a window that
+// failed for that long) are logged with the backfill command that publishes
+// them, counted in the catch-up gap metric, and skipped.
+//
 // When ctx ends, the window in flight of each skill is published and
 // committed under Deps.ShutdownGrace, and Run returns nil.
 func (s *Scheduler) Run(ctx context.Context) error {
@@ -231,8 +237,8 @@ func (s *Scheduler) reviseWindow(ctx context.Context, wlog zerolog.Logger, st *s
 		wlog.Debug().Int("revision", published.Revision).Msg("re-fetched window is unchanged")
 		return nil
 	}
-	if err := s.deps.Publisher.Publish(wctx, out.Events, out.DeadLetters); err != nil {
-		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepPublish, Err: err}
+	if err := s.publish(wctx, st.Key.SkillID, w, out); err != nil {
+		return err
 	}
 	revised := state.State{Key: st.Key, Windows: slices.Clone(st.Windows)}
 	revised.Windows[i] = out.Snapshot

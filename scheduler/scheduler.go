@@ -245,8 +245,8 @@ func (s *Scheduler) fetchWindow(ctx context.Context, skill string, w Window) (sn
 // window, keeping at most keep snapshots. st changes only when both steps
 // succeed: a window whose publish fails is never committed.
 func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, out snapshot.Output, keep int) error {
-	if err := s.deps.Publisher.Publish(ctx, out.Events, out.DeadLetters); err != nil {
-		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepPublish, Err: err}
+	if err := s.publish(ctx, st.Key.SkillID, w, out); err != nil {
+		return err
 	}
 	next := state.State{Key: st.Key, Windows: appendKeeping(st.Windows, out.Snapshot, keep)}
 	if err := s.deps.Store.Save(next); err != nil {
@@ -254,6 +254,19 @@ func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, out s
 	}
 	*st = next
 	return nil
+}
+
+// publish sends out's events and dead letters and counts a failure, which
+// the caller retries.
+func (s *Scheduler) publish(ctx context.Context, skill string, w Window, out snapshot.Output) error {
+	err := s.deps.Publisher.Publish(ctx, out.Events, out.DeadLetters)
+	if err == nil {
+		return nil
+	}
+	if m := s.deps.Metrics; m != nil {
+		m.PublishErrors.Inc()
+	}
+	return &WindowError{Skill: skill, Window: w, Step: StepPublish, Err: err}
 }
 
 // appendKeeping returns a new slice of the last keep snapshots of windows
