@@ -6,9 +6,9 @@
 # The default command is the daemon (`run`); `simulate`, `once`, `backfill`,
 # `schema` and `version` are chosen by the container's command.
 #
-# No HEALTHCHECK: distroless has no shell, curl or wget to run one. The ops
-# server on HTTP_ADDR answers /healthz (alive) and /readyz (ready); the
-# Kubernetes manifests in deploy/kubernetes probe them.
+# Distroless has no shell or curl: the HEALTHCHECK runs the binary's own
+# `healthcheck` command, which asks /healthz of the ops server on HTTP_ADDR.
+# The Kubernetes manifests in deploy/kubernetes probe /healthz and /readyz.
 
 # Must match the go line of go.mod (deploy/deploy_test.go checks it).
 ARG GO_VERSION=1.26.8
@@ -41,5 +41,7 @@ ENV STATE_DIR=/var/lib/skill6pub \
     HTTP_ADDR=:8080
 USER 65532:65532
 EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/skill6pub", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/skill6pub"]
 CMD ["run"]

@@ -33,6 +33,7 @@ func commands() []command {
 		{"simulate", "serve the wolkvox simulator over HTTP", runSimulate},
 		{"demo", "simulator + in-process Kafka + the real pipeline, printing what arrives", runDemo},
 		{"schema", "print the JSON Schema of the events", runSchema},
+		{"healthcheck", "ask the running service's ops server whether it is alive (--ready: ready)", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -78,7 +79,7 @@ func printHelp(w io.Writer) error {
 	fmt.Fprintln(w, "\nUsage: skill6pub [command] [flags]   (each command takes -h)")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nEnvironment:")
 	return config.PrintUsage(w)
