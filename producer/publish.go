@@ -30,17 +30,25 @@ const (
 	serviceFirstDelay = 500 * time.Millisecond
 )
 
-// batch is messages for one topic with, for each, the label it counts under
-// once acknowledged: the event type, or the dead-letter reason kind.
+// batch is messages for one topic and how many of them count under each
+// metric label once acknowledged: the event type, or the dead-letter reason
+// kind.
 type batch struct {
 	topic  string
 	msgs   []kafka.Message
-	labels []string
+	counts map[string]int
 }
 
 func (b *batch) add(m kafka.Message, label string) {
 	b.msgs = append(b.msgs, m)
-	b.labels = append(b.labels, label)
+	b.counted(label)
+}
+
+func (b *batch) counted(label string) {
+	if b.counts == nil {
+		b.counts = map[string]int{}
+	}
+	b.counts[label]++
 }
 
 // Publish sends one window's dead letters to the dead-letter topic, then its
@@ -83,8 +91,6 @@ func (p *Producer) Publish(ctx context.Context, events []schema.Event, deadLette
 // published as they are to the dead-letter batch.
 func (p *Producer) prepare(events []schema.Event, deadLetters []schema.DeadLetter) (dlq, out batch, err error) {
 	dlq.topic, out.topic = p.settings.dlqTopic, p.cfg.Topic
-	out.msgs = make([]kafka.Message, 0, len(events))
-	out.labels = make([]string, 0, len(events))
 	for _, d := range deadLetters {
 		m, err := p.encodeDeadLetter(d)
 		if err != nil {
@@ -92,18 +98,20 @@ func (p *Producer) prepare(events []schema.Event, deadLetters []schema.DeadLette
 		}
 		dlq.add(m, reasonRejectedRow)
 	}
-	encoded := encodeAll(out.topic, events)
+	msgs, errs := encodeAll(out.topic, events)
+	// The events that stay are moved down over the diverted ones, in
+	// place: a large window is not copied again.
+	kept := 0
 	for i, e := range events {
-		m, err := encoded[i].msg, encoded[i].err
-		if err != nil {
-			d, err := p.divert(e, reasonUnencodable, fmt.Sprintf("unencodable event: %v", err), 0)
+		if errs[i] != nil {
+			d, err := p.divert(e, reasonUnencodable, fmt.Sprintf("unencodable event: %v", errs[i]), 0)
 			if err != nil {
 				return dlq, out, err
 			}
 			dlq.add(d, reasonUnencodable)
 			continue
 		}
-		if size := messageSize(&m); size > p.cfg.BatchBytes {
+		if size := messageSize(&msgs[i]); size > p.cfg.BatchBytes {
 			// kafka-go would fail the whole call, before sending anything,
 			// for one message over BatchBytes.
 			reason := fmt.Sprintf("oversized event: %d bytes, over KAFKA_BATCH_BYTES=%d", size, p.cfg.BatchBytes)
@@ -114,33 +122,33 @@ func (p *Producer) prepare(events []schema.Event, deadLetters []schema.DeadLette
 			dlq.add(d, reasonOversized)
 			continue
 		}
-		out.add(m, e.Head().EventType)
+		msgs[kept] = msgs[i]
+		kept++
+		out.counted(e.Head().EventType)
 	}
+	out.msgs = msgs[:kept]
 	return dlq, out, nil
-}
-
-type encoded struct {
-	msg kafka.Message
-	err error
 }
 
 // eventsPerEncoder is the least work worth a goroutine of its own.
 const eventsPerEncoder = 512
 
-// encodeAll encodes events for topic, in order, spreading large windows over
-// every CPU: JSON encoding costs more than sending (BENCHMARKS.md).
-func encodeAll(topic string, events []schema.Event) []encoded {
-	out := make([]encoded, len(events))
+// encodeAll encodes events for topic, in order, spreading a large window
+// over every CPU: encoding costs more than sending (BENCHMARKS.md). errs[i]
+// is the encoding error of events[i].
+func encodeAll(topic string, events []schema.Event) (msgs []kafka.Message, errs []error) {
+	msgs, errs = make([]kafka.Message, len(events)), make([]error, len(events))
 	encodeRange := func(from, to int) {
 		for i := from; i < to; i++ {
-			m, err := schema.Encode(events[i])
-			out[i] = encoded{message(topic, m), err}
+			var m schema.Message
+			m, errs[i] = schema.Encode(events[i])
+			msgs[i] = message(topic, m)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), (len(events)+eventsPerEncoder-1)/eventsPerEncoder)
 	if workers <= 1 {
 		encodeRange(0, len(events))
-		return out
+		return msgs, errs
 	}
 	var wg sync.WaitGroup
 	per := (len(events) + workers - 1) / workers
@@ -148,7 +156,7 @@ func encodeAll(topic string, events []schema.Event) []encoded {
 		wg.Go(func() { encodeRange(from, min(from+per, len(events))) })
 	}
 	wg.Wait()
-	return out
+	return msgs, errs
 }
 
 // divert builds the dead letter of an event that cannot be published. Its
@@ -379,20 +387,11 @@ func (p *Producer) countSuccess(dlq, out *batch, took time.Duration) {
 		return
 	}
 	p.metrics.PublishSeconds.Observe(took.Seconds())
-	for _, b := range []struct {
-		labels []string
-		inc    func(label string, n int)
-	}{
-		{dlq.labels, func(l string, n int) { p.metrics.DeadLetters.WithLabelValues(l).Add(float64(n)) }},
-		{out.labels, func(l string, n int) { p.metrics.Events.WithLabelValues(l).Add(float64(n)) }},
-	} {
-		counts := map[string]int{}
-		for _, l := range b.labels {
-			counts[l]++
-		}
-		for l, n := range counts {
-			b.inc(l, n)
-		}
+	for reason, n := range dlq.counts {
+		p.metrics.DeadLetters.WithLabelValues(reason).Add(float64(n))
+	}
+	for eventType, n := range out.counts {
+		p.metrics.Events.WithLabelValues(eventType).Add(float64(n))
 	}
 }
 
