@@ -58,17 +58,17 @@ func New(cfg Config, opts ...Option) (*Producer, error) {
 		o(p)
 	}
 	p.transport = newTransport(cfg, s, s.sasl)
-	p.writer = newWriter(cfg, s, p.transport, func(msg string, args ...any) {
+	p.writer = newWriter(cfg, s, p.transport, kafka.LoggerFunc(func(msg string, args ...any) {
 		// Every attempt kafka-go retries lands here; the outcome that
 		// matters is what Publish returns.
 		p.log.Debug().Str("component", "kafka-go").Msgf(msg, args...)
-	})
+	}))
 	p.admin = &kafka.Client{Addr: p.writer.Addr, Transport: p.transport, Timeout: cfg.RequestTimeout}
 	return p, nil
 }
 
 // newWriter configures kafka-go's Writer as RELIABILITY.md says.
-func newWriter(cfg Config, s settings, transport *kafka.Transport, logError kafka.LoggerFunc) *kafka.Writer {
+func newWriter(cfg Config, s settings, transport *kafka.Transport, logError kafka.Logger) *kafka.Writer {
 	return &kafka.Writer{
 		Addr: kafka.TCP(s.brokers...),
 		// kafka.Writer{} defaults to RequireNone, which reports success
@@ -80,13 +80,8 @@ func newWriter(cfg Config, s settings, transport *kafka.Transport, logError kafk
 		Balancer:     &kafka.Murmur2Balancer{},
 		BatchTimeout: batchTimeout,
 		BatchBytes:   cfg.BatchBytes,
-		// kafka-go's default of 100 records would cut a large window into
-		// many small requests; an event is about 1 KB, so this count and
-		// the default BatchBytes close a batch at about the same size.
-		// (kafka-go allocates room for BatchSize records per batch, so it
-		// cannot simply be unbounded.)
-		BatchSize:   batchRecords,
-		Compression: s.compression,
+		BatchSize:    batchRecords,
+		Compression:  s.compression,
 		// MaxAttempts and the backoffs keep kafka-go's defaults (10
 		// attempts over about 7 s): shorter ones give up before a leader
 		// move reaches the metadata cache (Transport.MetadataTTL, 6 s).
@@ -97,7 +92,11 @@ func newWriter(cfg Config, s settings, transport *kafka.Transport, logError kafk
 	}
 }
 
-// batchRecords is the most records in one partition's batch.
+// batchRecords is the most records in one partition's batch. kafka-go's
+// default of 100 cuts a large window into ten times as many requests
+// (BENCHMARKS.md); with events of about 1.25 KB the default BatchBytes
+// closes a batch first. kafka-go allocates room for BatchSize records in
+// every batch, so it is not simply unbounded.
 const batchRecords = 1000
 
 func newTransport(cfg Config, s settings, mechanism sasl.Mechanism) *kafka.Transport {
