@@ -234,10 +234,10 @@ func TestStalledBroker(t *testing.T) {
 		events := window(0, 50)
 
 		err := p.Publish(context.Background(), events, nil)
-		<-stalled
 		if !errors.Is(err, producer.ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("publish past its deadline returned %v, want outcome unknown", err)
 		}
+		<-stalled
 		if pe := publishError(t, err); len(pe.Failures) != len(events) {
 			t.Errorf("%d records reported unknown, want all %d", len(pe.Failures), len(events))
 		}
