@@ -68,7 +68,7 @@ func BenchmarkPublish(b *testing.B) {
 			}
 			msgs[i] = kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: headers}
 		}
-		w, transport, err := producer.NewBareWriter(cfg)
+		w, transport, err := producer.NewCeilingWriter(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
