@@ -187,18 +187,19 @@ func prepare(cur Window, env *schema.Envelope) prepared {
 	var p prepared
 	hashed := cur.Hasher.Enabled()
 	for _, r := range cur.Report.Rejected {
-		raw, withheld := cur.Hasher.PseudonymizeRaw(r.Raw)
-		reason := r.Reason
-		if withheld {
-			reason += rawWithheld
+		if !cur.Pseudonymized {
+			r = pseudonymizeRejected(cur.Hasher, r)
 		}
-		p.dead = append(p.dead, schema.RowDeadLetter(env, r.Index, reason, raw, hashed))
+		p.dead = append(p.dead, schema.RowDeadLetter(env, r.Index, r.Reason, r.Raw, hashed))
 	}
 
 	typed := cur.Report.Rows
 	order := make([]keyed, 0, len(typed))
 	for k := range typed {
-		dnis := cur.Hasher.Hash(typed[k].DNIS)
+		dnis := typed[k].DNIS
+		if !cur.Pseudonymized {
+			dnis = cur.Hasher.Hash(dnis)
+		}
 		// The fetcher types rows but cannot know what the schema refuses;
 		// such a row would make the whole window unpublishable.
 		if err := typed[k].Metrics.Validate(); err != nil {
@@ -210,6 +211,18 @@ func prepare(cur Window, env *schema.Envelope) prepared {
 	sortByDNIS(order)
 	p.rows, p.sources, p.merged = mergeRuns(typed, order)
 	return p
+}
+
+// pseudonymizeRejected returns r as its dead letter carries it: the "dnis"
+// member of its raw JSON pseudonymized, or the raw row withheld (and the
+// reason saying so) when it cannot be searched for its DNIS.
+func pseudonymizeRejected(h *schema.DNISHasher, r fetch.RejectedRow) fetch.RejectedRow {
+	raw, withheld := h.PseudonymizeRaw(r.Raw)
+	r.Raw = raw
+	if withheld {
+		r.Reason += rawWithheld
+	}
+	return r
 }
 
 // mergeRuns returns the rows in order, each with the DNIS it is published

@@ -51,6 +51,32 @@ type Window struct {
 	// Hasher pseudonymizes every DNIS (the value, the key, the id input and
 	// the "dnis" member of rejected rows); nil publishes them as received.
 	Hasher *schema.DNISHasher
+	// Pseudonymized says that Report already went through
+	// Pseudonymize(Report, Hasher): its DNIS are not hashed again. The
+	// scheduler pseudonymizes a report once, before it keeps it on disk as
+	// the window being published.
+	Pseudonymized bool
+}
+
+// Pseudonymize returns r with every DNIS replaced by h's pseudonym, as the
+// events will carry it, and every rejected row as its dead letter will
+// carry it; r itself is not modified. With a nil h it returns r. Diff and
+// Revise of a Window whose Report is Pseudonymize(r, h), marked
+// Pseudonymized, give exactly the output they give for r.
+func Pseudonymize(r fetch.Report, h *schema.DNISHasher) fetch.Report {
+	if !h.Enabled() {
+		return r
+	}
+	out := r
+	out.Rows = make([]fetch.Row, len(r.Rows))
+	for i, row := range r.Rows {
+		out.Rows[i] = fetch.Row{DNIS: h.Hash(row.DNIS), Metrics: row.Metrics}
+	}
+	out.Rejected = make([]fetch.RejectedRow, len(r.Rejected))
+	for i, rej := range r.Rejected {
+		out.Rejected[i] = pseudonymizeRejected(h, rej)
+	}
+	return out
 }
 
 // Output is what a window produces: its events in publishing order (the
