@@ -42,7 +42,7 @@ func TestPseudonymizedReportGivesTheSameOutput(t *testing.T) {
 	cur := window(
 		row("573001112233", calls(3, 2, 50, 9)),
 		row("573007778899", calls(1, 1, 100, 2)),
-		row("573007778899", calls(2, 1, 50, 20)), // merged with the row above
+		row("573007778899", calls(2, 1, 50, 20)),                            // merged with the row above
 		row("573000000001", schema.Metrics{InboundCalls: schema.IntOf(-1)}), // refused after typing
 	)
 	cur.Report.Rejected = []fetch.RejectedRow{
