@@ -37,6 +37,8 @@ type batch struct {
 	topic  string
 	msgs   []kafka.Message
 	counts map[string]int
+	// watermarks is how many window_closed events end msgs.
+	watermarks int
 }
 
 func (b *batch) add(m kafka.Message, label string) {
@@ -77,9 +79,16 @@ func (p *Producer) Publish(ctx context.Context, events []schema.Event, deadLette
 		p.countFailure()
 		return notSent(err, &out)
 	}
-	if err := p.send(ctx, &out, records); err != nil {
-		p.countFailure()
-		return err
+	// The window's watermarks (its trailing window_closed) go last, once
+	// every event before them is acknowledged: events of one window sit on
+	// several partitions, and a consumer that reads a window_closed must be
+	// able to count on the rest being stored already.
+	body, watermarks := splitWatermarks(&out)
+	for _, b := range []*batch{&body, &watermarks} {
+		if err := p.send(ctx, b, records); err != nil {
+			p.countFailure()
+			return err
+		}
 	}
 	p.countSuccess(&dlq, &out, p.clock.Now().Sub(start))
 	p.log.Debug().Int("events", len(out.msgs)).Int("dead_letters", len(dlq.msgs)).
@@ -125,9 +134,21 @@ func (p *Producer) prepare(events []schema.Event, deadLetters []schema.DeadLette
 		msgs[kept] = msgs[i]
 		kept++
 		out.counted(e.Head().EventType)
+		if e.Head().EventType == schema.TypeWindowClosed {
+			out.watermarks++
+		} else {
+			out.watermarks = 0
+		}
 	}
 	out.msgs = msgs[:kept]
 	return dlq, out, nil
+}
+
+// splitWatermarks splits b into its events and the window_closed events
+// that end it.
+func splitWatermarks(b *batch) (events, watermarks batch) {
+	n := len(b.msgs) - b.watermarks
+	return batch{topic: b.topic, msgs: b.msgs[:n]}, batch{topic: b.topic, msgs: b.msgs[n:]}
 }
 
 // eventsPerEncoder is the least work worth a goroutine of its own.
