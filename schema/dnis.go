@@ -57,20 +57,32 @@ func (h *DNISHasher) KeyID() string {
 	return h.keyID
 }
 
+// PseudonymLength is the length of a pseudonym: 64 hex characters.
+const PseudonymLength = 2 * sha256.Size
+
 // Hash returns the pseudonym of dnis, or dnis itself when h is nil.
 func (h *DNISHasher) Hash(dnis string) string {
 	if h == nil {
 		return dnis
+	}
+	var out [PseudonymLength]byte
+	return string(h.AppendHash(out[:0], dnis))
+}
+
+// AppendHash appends the pseudonym of dnis to dst (dnis itself when h is
+// nil), so that many pseudonyms can share one allocation.
+func (h *DNISHasher) AppendHash(dst []byte, dnis string) []byte {
+	if h == nil {
+		return append(dst, dnis...)
 	}
 	m := h.macs.Get().(*mac)
 	m.hash.Reset()
 	m.in = append(m.in[:0], dnis...)
 	m.hash.Write(m.in)
 	m.sum = m.hash.Sum(m.sum[:0])
-	var out [2 * sha256.Size]byte
-	hex.Encode(out[:], m.sum)
+	dst = hex.AppendEncode(dst, m.sum)
 	h.macs.Put(m)
-	return string(out[:])
+	return dst
 }
 
 // mac is an HMAC with buffers, so that hashing a DNIS allocates only the
