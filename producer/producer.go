@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -31,6 +32,10 @@ type Producer struct {
 	log       zerolog.Logger
 	metrics   *metrics.Metrics
 	clock     clock.Clock
+	// publishing is held for reading by each Publish and for writing by
+	// Close, so that Close lets the publishes in progress finish (their
+	// watermarks included) before it closes the writer.
+	publishing sync.RWMutex
 }
 
 // Option changes how New builds a Producer.
@@ -190,7 +195,8 @@ func (p *Producer) Ready(ctx context.Context) error {
 }
 
 // Close flushes the writer and waits for its in-flight batches, within ctx.
-// kafka-go's Writer.Close takes no context and returns only when every retry
+// Close first waits for the Publish calls in progress, which end by
+// KAFKA_WRITE_TIMEOUT at the latest. kafka-go's Writer.Close takes no context and returns only when every retry
 // is over (about 7 s per batch against a dead broker), so it runs in its own
 // goroutine: when ctx ends first, Close returns ctx.Err() and that goroutine
 // finishes on its own later. Nothing still in flight then counts as
@@ -199,6 +205,8 @@ func (p *Producer) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		p.publishing.Lock()
+		defer p.publishing.Unlock()
 		_ = p.writer.Close() // always nil in kafka-go v0.4.51
 		p.transport.CloseIdleConnections()
 	}()

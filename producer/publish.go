@@ -64,6 +64,8 @@ func (b *batch) counted(label string) {
 // wraps ErrOutcomeUnknown when ctx (or KAFKA_WRITE_TIMEOUT) ended first.
 // Publishing again re-sends the same event ids, which consumers deduplicate.
 func (p *Producer) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+	p.publishing.RLock()
+	defer p.publishing.RUnlock()
 	start := p.clock.Now()
 	dlq, out, err := p.prepare(events, deadLetters)
 	if err != nil {
@@ -77,18 +79,20 @@ func (p *Producer) Publish(ctx context.Context, events []schema.Event, deadLette
 	// rejected rows finds those rows in the dead-letter topic already.
 	if err := p.send(ctx, &dlq, records); err != nil {
 		p.countFailure()
-		return notSent(err, &out)
+		return notSent(err, &out, "events not sent: the window's dead letters were not acknowledged")
 	}
 	// The window's watermarks (its trailing window_closed) go last, once
 	// every event before them is acknowledged: events of one window sit on
 	// several partitions, and a consumer that reads a window_closed must be
 	// able to count on the rest being stored already.
 	body, watermarks := splitWatermarks(&out)
-	for _, b := range []*batch{&body, &watermarks} {
-		if err := p.send(ctx, b, records); err != nil {
-			p.countFailure()
-			return err
-		}
+	if err := p.send(ctx, &body, records); err != nil {
+		p.countFailure()
+		return notSent(err, &watermarks, "window_closed not sent: the window's other events were not acknowledged")
+	}
+	if err := p.send(ctx, &watermarks, records); err != nil {
+		p.countFailure()
+		return err
 	}
 	p.countSuccess(&dlq, &out, p.clock.Now().Sub(start))
 	p.log.Debug().Int("events", len(out.msgs)).Int("dead_letters", len(dlq.msgs)).
@@ -359,14 +363,14 @@ func (p *Producer) failures(ctx context.Context, topic string, msgs []kafka.Mess
 	return pe, first, false
 }
 
-// notSent adds to the PublishError of the dead letters the events that were
-// not sent because of it.
-func notSent(err error, events *batch) error {
+// notSent adds to the PublishError of an earlier batch the records that
+// were not sent because of it, with why.
+func notSent(err error, events *batch, why string) error {
 	var pe *PublishError
 	if len(events.msgs) == 0 || !errors.As(err, &pe) {
 		return err
 	}
-	cause := errors.New("events not sent: the window's dead letters were not acknowledged")
+	cause := errors.New(why)
 	pe.Causes = append(pe.Causes, cause)
 	for i := range events.msgs {
 		pe.Failures = append(pe.Failures, failure(&events.msgs[i], cause))
