@@ -125,6 +125,11 @@ func (e *MetricError) Unwrap() error { return e.Err }
 // above 100 are accepted because wolkvox reports show them (9,336.00 %).
 // The error is a *MetricError.
 func (m Metrics) Validate() error {
+	if inRange(m.InboundCalls) && inRange(m.AnswerCalls) && inRange(m.AbandonCalls) &&
+		finite(m.ServiceLevel10sPct) && finite(m.ServiceLevel20sPct) && finite(m.ServiceLevel30sPct) &&
+		finite(m.AbandonPct) && finite(m.ASASeconds) && finite(m.ATASeconds) {
+		return nil // every row of a normal window: no need to find the culprit
+	}
 	ints := [...]struct {
 		name string
 		v    NullInt
@@ -160,3 +165,9 @@ func (m Metrics) Validate() error {
 	}
 	return nil
 }
+
+func inRange(v NullInt) bool { return !v.Valid || v.Int >= 0 }
+
+// finite reports a missing value or one in [0, MaxFloat64]; NaN fails both
+// comparisons.
+func finite(v NullFloat) bool { return !v.Valid || (v.Float >= 0 && v.Float <= math.MaxFloat64) }

@@ -89,16 +89,17 @@ func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, classify func(c
 		if !keep {
 			return
 		}
+		// Field by field: the slab is zero already, and a composite literal
+		// would build each 400-byte event aside and copy it.
 		w := &windows[len(events)]
-		*w = schema.DNISWindow{
-			Envelope:            b.envelope(schema.TypeDNISWindow),
-			DNIS:                rows[i].DNIS,
-			DNISHashed:          hashed,
-			Change:              change,
-			SourceRows:          b.prepared.sourceRows(i),
-			Metrics:             rows[i].Metrics,
-			PreviousWindowKnown: previousKnown,
-		}
+		w.Envelope = b.env
+		w.EventType = schema.TypeDNISWindow
+		w.DNIS = rows[i].DNIS
+		w.DNISHashed = hashed
+		w.Change = change
+		w.SourceRows = b.prepared.sourceRows(i)
+		w.Metrics = rows[i].Metrics
+		w.PreviousWindowKnown = previousKnown
 		if prev != nil {
 			w.Previous = prev
 			d := &deltas[nextDelta]

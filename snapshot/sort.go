@@ -22,7 +22,32 @@ type keyed struct {
 // (see BENCHMARKS.md), where a radix sort passes over each shared digit
 // once. Counting sort passes are stable, so ties keep the arrival order.
 func sortByDNIS(order []keyed) {
-	radixSort(order, make([]keyed, len(order)), 0)
+	if len(order) < radixCutoff {
+		slices.SortFunc(order, compareKeyed)
+		return
+	}
+	radixSort(order, make([]keyed, len(order)), sharedPrefix(order))
+}
+
+// sharedPrefix returns the length of the prefix every DNIS shares (the
+// country and carrier digits of phone numbers), which the radix sort can
+// skip without a pass per byte.
+func sharedPrefix(order []keyed) int {
+	first := order[0].dnis
+	n := len(first)
+	for _, k := range order[1:] {
+		n = min(n, len(k.dnis))
+		for i := 0; i < n; i++ {
+			if k.dnis[i] != first[i] {
+				n = i
+				break
+			}
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return n
 }
 
 // radixCutoff is the bucket size below which a comparison sort is faster
