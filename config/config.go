@@ -3,6 +3,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -54,15 +55,55 @@ func (c *Config) parts() []any {
 	return []any{&c.Wolkvox, &c.Schedule, &c.Kafka, &c.Service}
 }
 
-// Load reads the configuration from the environment.
+// Load reads the configuration from the environment. Each section is read
+// on its own, so one wrong value per section is reported, one line each.
 func Load() (Config, error) {
 	var c Config
+	var problems []error
 	for _, p := range c.parts() {
 		if err := envconfig.Process("", p); err != nil {
-			return Config{}, err
+			problems = append(problems, explain(err))
 		}
 	}
-	return c, nil
+	return c, errors.Join(problems...)
+}
+
+// explain turns envconfig's errors, which name Go fields and types, into a
+// line that names the variable and the value.
+func explain(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		cause := pe.Err
+		var ne *strconv.NumError
+		if errors.As(cause, &ne) {
+			cause = ne.Err
+		}
+		if strings.HasSuffix(pe.TypeName, "Time") {
+			return fmt.Errorf("%s=%q: not a valid %s", pe.KeyName, pe.Value, kindOf(pe.TypeName))
+		}
+		return fmt.Errorf("%s=%q: not a valid %s: %v", pe.KeyName, pe.Value, kindOf(pe.TypeName), cause)
+	}
+	if key, ok := strings.CutPrefix(err.Error(), "required key "); ok {
+		return fmt.Errorf("%s is required (see skill6pub --help)", strings.TrimSuffix(key, " missing value"))
+	}
+	return err
+}
+
+// kindOf names a Go type the way the help text does.
+func kindOf(goType string) string {
+	switch goType {
+	case "time.Duration", "Duration":
+		return "duration (like 30s, 5m, 24h)"
+	case "bool":
+		return "boolean (true or false)"
+	case "int", "int64":
+		return "whole number"
+	case "float64":
+		return "number"
+	case "time.Time", "Time":
+		return "RFC 3339 time (like 2026-11-23T10:00:00-05:00)"
+	}
+	return goType
 }
 
 // PrintUsage writes every variable with its default and meaning.

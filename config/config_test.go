@@ -58,3 +58,32 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadNamesTheVariableAndValueOfEachProblem(t *testing.T) {
+	t.Setenv("INTERVAL", "banana")
+	t.Setenv("KAFKA_TOPIC_PARTITIONS", "six")
+	t.Setenv("KAFKA_TLS_ENABLED", "maybe")
+	t.Setenv("CLOCK_START", "yesterday")
+	_, err := Load()
+	if err == nil {
+		t.Fatal("Load accepted wrong values")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		`SKILL_IDS is required`, // the schedule section stops at its first problem
+		`KAFKA_TLS_ENABLED="maybe": not a valid boolean`, // the Kafka section, likewise
+		`CLOCK_START="yesterday": not a valid RFC 3339 time`,
+	}
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, w)
+		}
+		if !found {
+			t.Errorf("no line starts with %q in:\n%s", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "envconfig") || strings.Contains(err.Error(), "Interval") {
+		t.Errorf("the error speaks of Go internals:\n%s", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/skill6pub/skill6pub/config"
@@ -45,15 +46,18 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "skill6pub:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "skill6pub:", err)
-		os.Exit(1)
+	if err == nil {
+		return
 	}
+	// One problem per line (configuration errors come joined), each
+	// prefixed so that it stands out among the log lines.
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(os.Stderr, "skill6pub:", line)
+	}
+	if errors.Is(err, errUsage) {
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
 
 // dispatch runs the subcommand named by args[0], "run" when there is none.

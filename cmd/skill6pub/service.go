@@ -40,13 +40,14 @@ type service struct {
 func loadService(stderr io.Writer) (*service, error) {
 	cfg, err := config.Load()
 	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	log, err := newLogger(cfg.Service.LogLevel, cfg.Service.LogFormat, stderr)
-	if err != nil {
 		return nil, err
 	}
-	return newService(cfg, log)
+	log, logErr := newLogger(cfg.Service.LogLevel, cfg.Service.LogFormat, stderr)
+	svc, err := newService(cfg, log)
+	if err := errors.Join(logErr, err); err != nil {
+		return nil, err
+	}
+	return svc, nil
 }
 
 // newService checks the whole configuration and builds every component
