@@ -70,7 +70,7 @@ func TestLoadNamesTheVariableAndValueOfEachProblem(t *testing.T) {
 	}
 	lines := strings.Split(err.Error(), "\n")
 	want := []string{
-		`SKILL_IDS is required`, // the schedule section stops at its first problem
+		`SKILL_IDS is required`,                          // the schedule section stops at its first problem
 		`KAFKA_TLS_ENABLED="maybe": not a valid boolean`, // the Kafka section, likewise
 		`CLOCK_START="yesterday": not a valid RFC 3339 time`,
 	}
