@@ -5,19 +5,18 @@
 //
 // # Event ids
 //
-// An event id is the first 16 bytes of a SHA-256, in lower-case hex (32
-// characters), over this byte string:
+// An event id is the first 16 bytes, in lower-case hex (32 characters), of
+// a SHA-256 in two steps:
 //
-//	"skill6pub.event_id.v1"
-//	for each of event_type, operation, skill_id:
-//	    uint32 big-endian length in bytes, then the UTF-8 bytes
-//	int64 big-endian window_start in Unix seconds (the instant, any zone)
-//	int64 big-endian revision
-//	zero bytes up to the next multiple of 64 bytes (the SHA-256 block)
-//	uint32 big-endian length of the subject, then its UTF-8 bytes
+//	window = SHA-256( "skill6pub.event_id.v1"
+//	                  || for each of event_type, operation, skill_id:
+//	                         uint32 big-endian length in bytes || the UTF-8 bytes
+//	                  || int64 big-endian window_start in Unix seconds (the instant, any zone)
+//	                  || int64 big-endian revision )
+//	id     = SHA-256( window || uint32 big-endian length of the subject || the subject )
 //
-// The padding lets the hash state after the part that a window's events
-// share be computed once per window rather than once per event.
+// The first step is shared by all the events of one type of a window and
+// revision and is computed once; each event then costs one SHA-256 block.
 // The subject is the DNIS as published (the HMAC when pseudonymization is
 // on) for dnis_window and dnis_gone, and [WindowSubject] for window_closed.
 // event_type is part of the input so that a dnis_window and a dnis_gone of

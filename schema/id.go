@@ -2,11 +2,9 @@ package schema
 
 import (
 	"crypto/sha256"
-	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"hash"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +22,10 @@ const EventIDLength = 32
 // documentation for the exact construction). subject is the DNIS as
 // published, or WindowSubject for a window_closed.
 func EventID(eventType, operation, skillID, subject string, windowStart time.Time, revision int) string {
-	var buf [256]byte
-	b := appendIDPrefix(buf[:0], idPrefix{eventType, operation, skillID, windowStart.Unix(), revision})
-	sum := sha256.Sum256(appendLengthPrefixed(b, subject))
-	return hex.EncodeToString(sum[:EventIDLength/2])
+	var buf [EventIDLength]byte
+	w := idWriter{}
+	w.setPrefix(idPrefix{eventType, operation, skillID, windowStart.Unix(), revision})
+	return string(append(buf[:0], w.id(subject)...))
 }
 
 // SetEventIDs computes the id of every event from its envelope and DNIS
@@ -68,62 +66,44 @@ type idPrefix struct {
 	revision                      int
 }
 
-// appendIDPrefix appends the shared part of the id input, zero-padded to a
-// whole number of SHA-256 blocks so that the hash state after it can be
-// kept and reused for every event that shares it.
-func appendIDPrefix(b []byte, p idPrefix) []byte {
-	b = append(b, idDomain...)
-	b = appendLengthPrefixed(b, p.eventType)
-	b = appendLengthPrefixed(b, p.operation)
-	b = appendLengthPrefixed(b, p.skillID)
-	b = binary.BigEndian.AppendUint64(b, uint64(p.windowStart))
-	b = binary.BigEndian.AppendUint64(b, uint64(int64(p.revision)))
-	for len(b)%sha256.BlockSize != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
 func appendLengthPrefixed(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
 }
 
-// idWriter computes ids that share a prefix from the saved hash state
-// after the prefix.
+// idWriter computes the ids of events that share a prefix from the
+// prefix's hash, so that each id costs one SHA-256 block for a DNIS of up
+// to 19 bytes.
 type idWriter struct {
-	prefix  idPrefix
-	started bool
-	digest  hash.Hash
-	state   []byte // the digest's state after the prefix
-	scratch []byte
-	sum     [sha256.Size]byte
-	hexed   [EventIDLength]byte
+	prefix     idPrefix
+	started    bool
+	input      []byte // the prefix's hash, then the subject
+	prefixHash int    // length of input that is the prefix's hash
+	hexed      [EventIDLength]byte
 }
 
 func (w *idWriter) setPrefix(p idPrefix) {
 	if w.started && p == w.prefix {
 		return
 	}
-	if w.digest == nil {
-		w.digest = sha256.New()
-	}
 	w.prefix, w.started = p, true
-	w.digest.Reset()
-	w.scratch = appendIDPrefix(w.scratch[:0], p)
-	w.digest.Write(w.scratch)
-	// The standard library's SHA-256 always saves its state; the assertion
-	// documents the dependency.
-	w.state, _ = w.digest.(encoding.BinaryAppender).AppendBinary(w.state[:0])
+	b := append(w.input[:0], idDomain...)
+	b = appendLengthPrefixed(b, p.eventType)
+	b = appendLengthPrefixed(b, p.operation)
+	b = appendLengthPrefixed(b, p.skillID)
+	b = binary.BigEndian.AppendUint64(b, uint64(p.windowStart))
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(p.revision)))
+	sum := sha256.Sum256(b)
+	w.input = append(b[:0], sum[:]...)
+	w.prefixHash = len(w.input)
 }
 
 // id returns the id of subject under the current prefix, valid until the
 // next call.
 func (w *idWriter) id(subject string) []byte {
-	_ = w.digest.(encoding.BinaryUnmarshaler).UnmarshalBinary(w.state)
-	w.scratch = appendLengthPrefixed(w.scratch[:0], subject)
-	w.digest.Write(w.scratch)
-	hex.Encode(w.hexed[:], w.digest.Sum(w.sum[:0])[:EventIDLength/2])
+	w.input = appendLengthPrefixed(w.input[:w.prefixHash], subject)
+	sum := sha256.Sum256(w.input)
+	hex.Encode(w.hexed[:], sum[:EventIDLength/2])
 	return w.hexed[:]
 }
 
