@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/skill6pub/skill6pub/schema"
@@ -67,5 +68,28 @@ func TestMetricsValidate(t *testing.T) {
 		case c.is != nil && (!errors.Is(err, c.is) || !errors.As(err, &me) || me.Metric != c.metric):
 			t.Errorf("%s: error %v, want a MetricError on %s wrapping %v", c.name, err, c.metric, c.is)
 		}
+	}
+}
+
+// TestAppendFloatMatchesStrconv compares the fast path of appendFloat with
+// strconv on every two-decimal value up to ±20,000.00, on values around
+// its limits, and on values it leaves to strconv.
+func TestAppendFloatMatchesStrconv(t *testing.T) {
+	check := func(f float64) {
+		t.Helper()
+		if got, want := string(schema.AppendFloat(nil, f)), strconv.FormatFloat(f, 'f', -1, 64); got != want {
+			t.Fatalf("appendFloat(%g) = %s, strconv gives %s", f, got, want)
+		}
+	}
+	for cents := int64(-2_000_000); cents <= 2_000_000; cents++ {
+		check(float64(cents) / 100)
+	}
+	for _, f := range []float64{
+		0, math.Copysign(0, -1), 1e13 - 0.01, -(1e13 - 0.01), 1e13, 9_999_999_999_999.99, 123_456_789.99,
+		1e-7, 0.001, 0.015, 0.125, 1.0 / 3, 28.814999, math.Nextafter(33.33, 34), math.Nextafter(33.33, 0),
+		math.MaxFloat64, math.SmallestNonzeroFloat64, 1 << 53, 4.5e15 + 0.5, 92_233_720_368_547.75,
+	} {
+		check(f)
+		check(-f)
 	}
 }

@@ -1,0 +1,4 @@
+package schema
+
+// AppendFloat is appendFloat, for TestAppendFloatMatchesStrconv.
+var AppendFloat = appendFloat
