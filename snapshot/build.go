@@ -48,8 +48,8 @@ func (b *build) envelope(eventType string) schema.Envelope {
 // per DNIS) and returns, in publishing order, a dnis_window for each row
 // that classify keeps, with the change it gives (prev is nil for a DNIS
 // absent from base), then a dnis_gone for each DNIS of base absent from the
-// rows; the DNIS found in both; and the number of dnis_gone. The events slice has room for the
-// window_closed.
+// rows; the DNIS found in both; and the number of dnis_gone. The events
+// slice has room for the window_closed.
 //
 // A first pass counts, so that every event, delta and the result are
 // allocated once at their exact size: a window of 100,000 rows is not
