@@ -205,7 +205,7 @@ func prepare(cur Window, env *schema.Envelope) prepared {
 	for k := range typed {
 		dnis := typed[k].DNIS
 		if hashing {
-			dnis = pseudonyms[k*schema.PseudonymLength : (k+1)*schema.PseudonymLength]
+			dnis = pseudonymAt(pseudonyms, k)
 		}
 		// The fetcher types rows but cannot know what the schema refuses;
 		// such a row would make the whole window unpublishable.
@@ -230,6 +230,11 @@ func pseudonymize(h *schema.DNISHasher, rows []fetch.Row) string {
 		all.Write(h.AppendHash(buf[:0], rows[i].DNIS))
 	}
 	return all.String()
+}
+
+// pseudonymAt returns the i-th pseudonym of a string from pseudonymize.
+func pseudonymAt(all string, i int) string {
+	return all[i*schema.PseudonymLength : (i+1)*schema.PseudonymLength]
 }
 
 // pseudonymizeRejected returns r as its dead letter carries it: the "dnis"

@@ -71,7 +71,7 @@ func Pseudonymize(r fetch.Report, h *schema.DNISHasher) fetch.Report {
 	out.Rows = make([]fetch.Row, len(r.Rows))
 	pseudonyms := pseudonymize(h, r.Rows)
 	for i, row := range r.Rows {
-		out.Rows[i] = fetch.Row{DNIS: pseudonyms[i*schema.PseudonymLength : (i+1)*schema.PseudonymLength], Metrics: row.Metrics}
+		out.Rows[i] = fetch.Row{DNIS: pseudonymAt(pseudonyms, i), Metrics: row.Metrics}
 	}
 	out.Rejected = make([]fetch.RejectedRow, len(r.Rejected))
 	for i, rej := range r.Rejected {
