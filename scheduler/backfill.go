@@ -35,7 +35,7 @@ type backfillItem struct {
 // published.
 type fetchedItem struct {
 	backfillItem
-	out           snapshot.Output
+	fetchedWindow
 	previousKnown bool
 }
 
@@ -82,6 +82,13 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 		return err
 	}
 	items, prevs := s.planBackfill(states, first, stop)
+	// The fetch stage takes up each skill's window in flight when the
+	// backfill was interrupted from these (the states belong to the publish
+	// stage).
+	resume := make([]*state.Pending, len(states))
+	for i, st := range states {
+		resume[i] = st.Pending
+	}
 	if progress == nil {
 		progress = noProgress{}
 	}
@@ -94,7 +101,7 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 	event.Time("from", first.Start).Time("to", end).Strs("skills", skills).Int("windows", len(items)).
 		Msgf("backfill: %d windows to publish, one wolkvox call each", len(items))
 
-	done, err := s.runBackfill(ctx, log, states, items, prevs, progress)
+	done, err := s.runBackfill(ctx, log, states, items, prevs, resume, progress)
 	switch {
 	case err == nil:
 		log.Info().Int("windows", done).Msg("backfill complete")
@@ -146,7 +153,7 @@ func (s *Scheduler) planBackfill(states []state.State, first Window, stop time.T
 // not fetched before n is committed, which bounds memory to two windows. It
 // returns how many windows were committed.
 func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states []state.State,
-	items []backfillItem, prevs []*snapshot.Snapshot, progress Progress) (int, error) {
+	items []backfillItem, prevs []*snapshot.Snapshot, resume []*state.Pending, progress Progress) (int, error) {
 	// The fetch stage reads skill ids from here: states belong to the
 	// publish stage.
 	skills := make([]string, len(states))
@@ -162,17 +169,18 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 			wlog := windowLogger(log.With().Str("skill", skill).Logger(), it.window)
 			var cur snapshot.Window
 			err := s.retry(gctx, wlog, func() (err error) {
-				cur, err = s.fetchWindow(gctx, skill, it.window)
+				cur, err = s.fetchOrResume(gctx, wlog, skill, it.window, resume[it.skill])
 				return err
 			})
 			if err != nil {
 				return err
 			}
+			resume[it.skill] = nil // only the first window of a skill can be the one in flight
 			out := snapshot.Diff(prevs[it.skill], cur)
 			previousKnown := prevs[it.skill] != nil
 			prevs[it.skill] = &out.Snapshot
 			select {
-			case fetched <- fetchedItem{backfillItem: it, out: out, previousKnown: previousKnown}:
+			case fetched <- fetchedItem{backfillItem: it, fetchedWindow: fetchedWindow{cur: cur, out: out}, previousKnown: previousKnown}:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -190,7 +198,7 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 			err := s.retry(gctx, wlog, func() error {
 				wctx, cancel := s.windowContext(gctx)
 				defer cancel()
-				return s.commit(wctx, st, f.window, f.out, 1)
+				return s.commit(wctx, st, f.window, f.cur, 0, f.out, appendKeeping(st.Windows, f.out.Snapshot, 1))
 			})
 			if err != nil {
 				return err

@@ -220,7 +220,7 @@ func TestBackfillFetchesTheNextWindowWhileOnePublishes(t *testing.T) {
 				t.Fatalf("publication %d is %v, want %v", i, p.key(), order[i])
 			}
 		}
-		saves := h.store.saveList()
+		saves := h.store.commits()
 		for i, s := range saves {
 			if l, _ := s.Last(); keyOf(s.Key.SkillID, l.WindowStart) != order[i] {
 				t.Fatalf("commit %d is %s %s, want %v", i, s.Key.SkillID, l.WindowStart, order[i])

@@ -119,6 +119,9 @@ type publication struct {
 	closedID      string // window_closed's event id
 	ids           map[string]string
 	deadLetters   int
+	// records is every record of the publication as Kafka would store it,
+	// to compare a publication with a later copy byte for byte.
+	records string
 }
 
 func (p publication) key() windowKey { return keyOf(p.skill, p.start) }
@@ -145,6 +148,7 @@ func newRecordingPublisher() *recordingPublisher {
 func (r *recordingPublisher) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
 	p := describe(events)
 	p.deadLetters = len(deadLetters)
+	p.records = encodeRecords(events, deadLetters)
 	r.mu.Lock()
 	r.attempts[p.key()]++
 	attempt, fail, before, after := r.attempts[p.key()], r.fail, r.before, r.after
@@ -184,6 +188,21 @@ func describe(events []schema.Event) publication {
 		}
 	}
 	return p
+}
+
+// encodeRecords returns the keys and values of the records of a window,
+// one per line; an event that does not encode shows its error.
+func encodeRecords(events []schema.Event, deadLetters []schema.DeadLetter) string {
+	var b bytes.Buffer
+	for _, e := range events {
+		m, err := schema.Encode(e)
+		fmt.Fprintf(&b, "%s %s %v\n", m.Key, m.Value, err)
+	}
+	for _, d := range deadLetters {
+		m, err := schema.EncodeDeadLetter(d)
+		fmt.Fprintf(&b, "%s %s %v\n", m.Key, m.Value, err)
+	}
+	return b.String()
 }
 
 func (r *recordingPublisher) list() []publication {
@@ -246,6 +265,18 @@ func (m *mapStore) saveList() []state.State {
 	return slices.Clone(m.saves)
 }
 
+// commits returns the saves that committed a window: those without a
+// pending window (the write-ahead saves before each publish have one).
+func (m *mapStore) commits() []state.State {
+	var out []state.State
+	for _, s := range m.saveList() {
+		if s.Pending == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // logBuffer collects JSON log lines from several goroutines.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -291,6 +322,8 @@ func (l *logBuffer) withMessage(t testing.TB, part string) []map[string]any {
 
 // harness is a Scheduler over the fakes.
 type harness struct {
+	cfg     Config
+	deps    Deps
 	s       *Scheduler
 	fetcher *scriptedFetcher
 	pub     *recordingPublisher
@@ -329,12 +362,30 @@ func newHarness(t testing.TB, cfg Config, clk clock.Clock, edit ...func(*Deps)) 
 		e(&deps)
 	}
 	h.loc = deps.Location
+	h.cfg, h.deps = cfg, deps
 	s, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.s = s
 	return h
+}
+
+// restart returns a harness with a new Scheduler over the same fakes, as a
+// restarted process finds the same store, upstream and Kafka; edit changes
+// its Deps.
+func (h *harness) restart(t testing.TB, edit ...func(*Deps)) *harness {
+	t.Helper()
+	next := *h
+	for _, e := range edit {
+		e(&next.deps)
+	}
+	s, err := New(next.cfg, next.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.s = s
+	return &next
 }
 
 func liveKey(skill string) state.Key { return state.Key{Operation: testOperation, SkillID: skill} }

@@ -68,6 +68,7 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 	wlog := windowLogger(s.log.With().Str("skill", skill).Logger(), w)
 	var prev *snapshot.Snapshot
 	commit := true
+	kept := st.Windows // the windows the commit keeps before w
 	last, ok := st.Last()
 	switch {
 	case !ok:
@@ -83,7 +84,7 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 		if m := s.deps.Metrics; m != nil {
 			m.CatchupGaps.WithLabelValues(skill).Add(float64(gap))
 		}
-		st.Windows = nil // not contiguous with this window any more
+		kept = nil // not contiguous with this window any more
 	default:
 		commit = false
 		wlog.Warn().Time("last_published_end", last.WindowEnd).
@@ -92,13 +93,19 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 
 	wctx, cancel := s.windowContext(ctx)
 	defer cancel()
-	cur, err := s.fetchWindow(wctx, skill, w)
+	var cur snapshot.Window
+	var err error
+	if commit {
+		cur, err = s.fetchOrResume(wctx, wlog, skill, w, st.Pending)
+	} else {
+		cur, err = s.fetchWindow(wctx, skill, w)
+	}
 	if err != nil {
 		return err
 	}
 	out := snapshot.Diff(prev, cur)
 	if commit {
-		err = s.commit(wctx, &st, w, out, s.cfg.ReviseWindows+1)
+		err = s.commit(wctx, &st, w, cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1))
 	} else {
 		err = s.publish(wctx, skill, w, out)
 	}

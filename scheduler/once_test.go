@@ -46,7 +46,7 @@ func TestOnce(t *testing.T) {
 			if len(pubs) != 1 || !pubs[0].start.Equal(wantStart) || pubs[0].previousKnown != tt.previousKnown {
 				t.Fatalf("publications = %+v, want one of %s (previous known: %v)", pubs, wantStart, tt.previousKnown)
 			}
-			saves := h.store.saveList()
+			saves := h.store.commits()
 			if tt.committed != (len(saves) == 1) {
 				t.Fatalf("saves = %d, want committed=%v", len(saves), tt.committed)
 			}
@@ -106,7 +106,7 @@ func TestOnceNamesEveryFailingSkillAndPublishesTheOthers(t *testing.T) {
 	if pubs := h.pub.list(); len(pubs) != 1 || pubs[0].skill != "12" {
 		t.Errorf("publications = %+v, want skill 12 only", pubs)
 	}
-	if saves := h.store.saveList(); len(saves) != 1 || saves[0].Key.SkillID != "12" {
+	if saves := h.store.commits(); len(saves) != 1 || saves[0].Key.SkillID != "12" {
 		t.Errorf("saves = %+v, want skill 12 only", saves)
 	}
 }

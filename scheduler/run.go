@@ -47,12 +47,31 @@ type liveSkill struct {
 	log  zerolog.Logger
 	next Window // the next window to publish
 	// prev is the snapshot next is diffed against: the last published window
-	// when it is the one right before next, nil otherwise.
+	// when it is the one right before next, nil otherwise (then the stored
+	// windows are not contiguous with next, and the commit drops them).
 	prev *snapshot.Snapshot
-	// pending is next's output when it was fetched and diffed but not yet
-	// committed: a retry after a failed publish sends the same events again
-	// without spending another call.
-	pending *snapshot.Output
+	// pending is next, fetched and diffed but not yet committed: a retry
+	// after a failed publish sends the same events again without spending
+	// another call.
+	pending *fetchedWindow
+	// revision is a revision saved as the pending window and not yet
+	// committed: it goes out before anything else, so that the one pending
+	// record of the state never has to hold two windows.
+	revision *pendingRevision
+}
+
+// fetchedWindow is a window fetched and diffed.
+type fetchedWindow struct {
+	cur snapshot.Window
+	out snapshot.Output
+}
+
+// pendingRevision is a revision of the stored window at index, fetched,
+// found changed and saved as the pending window.
+type pendingRevision struct {
+	index  int
+	window Window
+	fetchedWindow
 }
 
 // runSkill publishes the windows of one skill in order until ctx ends.
@@ -76,35 +95,46 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 		wlog.Info().Msg("no state for this skill: starting with the latest complete window")
 	}
 
+	s.resumeRevision(ls)
+
 	attempt := 0
 	revise := false // a new window went out since the last revision pass
 	for ctx.Err() == nil {
-		now := s.clock.Now()
-		latest := s.calendar.LatestComplete(now)
-		if attempt == 0 {
-			s.skipBeyondCatchup(ls, latest)
-		}
-		s.observeLive(skill, ls, latest, now)
-
-		if due := s.calendar.Due(ls.next); now.Before(due) {
-			if revise {
-				revise = false
-				s.reviseLive(ctx, ls)
-				continue // revising took time: look at the clock again
+		var err error
+		var wlog zerolog.Logger
+		if r := ls.revision; r != nil {
+			wlog = windowLogger(ls.log, r.window)
+			if err = s.commitRevision(ctx, wlog, ls); err == nil {
+				attempt = 0
+				continue
 			}
-			if s.clock.Sleep(ctx, due.Sub(now)) != nil {
-				return
+		} else {
+			now := s.clock.Now()
+			latest := s.calendar.LatestComplete(now)
+			if attempt == 0 {
+				s.skipBeyondCatchup(ls, latest)
 			}
-			continue
-		}
+			s.observeLive(skill, ls, latest, now)
 
-		err := s.publishLive(ctx, ls)
-		if err == nil {
-			attempt = 0
-			revise = s.cfg.ReviseWindows > 0
-			continue
+			if due := s.calendar.Due(ls.next); now.Before(due) {
+				if revise {
+					revise = false
+					s.reviseLive(ctx, ls)
+					continue // revising took time: look at the clock again
+				}
+				if s.clock.Sleep(ctx, due.Sub(now)) != nil {
+					return
+				}
+				continue
+			}
+
+			wlog = windowLogger(ls.log, ls.next)
+			if err = s.publishLive(ctx, wlog, ls); err == nil {
+				attempt = 0
+				revise = s.cfg.ReviseWindows > 0
+				continue
+			}
 		}
-		wlog := windowLogger(ls.log, ls.next)
 		if ctx.Err() != nil {
 			wlog.Warn().Err(err).Msg("shutting down before the window in flight was committed; it is published again, with the same event ids, at the next start")
 			return
@@ -123,25 +153,28 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 	}
 }
 
-// publishLive fetches, diffs, publishes and commits ls.next, then moves on to
-// the window after it.
-func (s *Scheduler) publishLive(ctx context.Context, ls *liveSkill) error {
+// publishLive fetches (or resumes), diffs, publishes and commits ls.next,
+// then moves on to the window after it.
+func (s *Scheduler) publishLive(ctx context.Context, wlog zerolog.Logger, ls *liveSkill) error {
 	wctx, cancel := s.windowContext(ctx)
 	defer cancel()
 	w := ls.next
 	if ls.pending == nil {
-		cur, err := s.fetchWindow(wctx, ls.st.Key.SkillID, w)
+		cur, err := s.fetchOrResume(wctx, wlog, ls.st.Key.SkillID, w, ls.st.Pending)
 		if err != nil {
 			return err
 		}
-		out := snapshot.Diff(ls.prev, cur)
-		ls.pending = &out
+		ls.pending = &fetchedWindow{cur: cur, out: snapshot.Diff(ls.prev, cur)}
 	}
-	if err := s.commit(wctx, &ls.st, w, *ls.pending, s.cfg.ReviseWindows+1); err != nil {
+	kept := ls.st.Windows
+	if ls.prev == nil {
+		kept = nil // not contiguous with w: nothing to compare or revise against
+	}
+	out := ls.pending.out
+	if err := s.commit(wctx, &ls.st, w, ls.pending.cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1)); err != nil {
 		return err
 	}
-	wlog := windowLogger(ls.log, w)
-	logPublished(wlog.Info(), *ls.pending, ls.prev != nil, true)
+	logPublished(wlog.Info(), out, ls.prev != nil, true)
 	ls.prev = &ls.st.Windows[len(ls.st.Windows)-1]
 	ls.pending = nil
 	ls.next = s.calendar.Next(w)
@@ -171,10 +204,11 @@ func (s *Scheduler) skipBeyondCatchup(ls *liveSkill, latest Window) {
 	if m := s.deps.Metrics; m != nil {
 		m.CatchupGaps.WithLabelValues(skill).Add(float64(gap))
 	}
+	// The stored windows are not contiguous with the next ones any more:
+	// the next commit drops them (revising them is backfill's job now).
+	// They stay in the state until then, so that a stop before that commit
+	// finds the gap again.
 	ls.next, ls.prev, ls.pending = horizon, nil, nil
-	// The stored windows are not contiguous with the next ones any more;
-	// revising them is backfill's job now.
-	ls.st.Windows = nil
 }
 
 // observeLive updates the per-skill gauges: how many due windows wait, and
@@ -207,28 +241,31 @@ func (s *Scheduler) setLastPublished(skill string, end time.Time) {
 
 // reviseLive re-fetches the published windows before the last one (at most
 // REVISE_WINDOWS of them, oldest first) and publishes a revision of each one
-// whose data changed. A failure ends this pass; the next tick tries again,
-// and the live windows do not wait for revisions.
+// whose data changed. A failed fetch ends this pass, and the next tick tries
+// again: the live windows do not wait for revisions. A revision that failed
+// to publish stays in ls.revision and is retried before anything else.
 func (s *Scheduler) reviseLive(ctx context.Context, ls *liveSkill) {
 	last := len(ls.st.Windows) - 1
 	for i := max(0, last-s.cfg.ReviseWindows); i < last && ctx.Err() == nil; i++ {
 		w := Window{Start: ls.st.Windows[i].WindowStart, End: ls.st.Windows[i].WindowEnd}
 		wlog := windowLogger(ls.log, w)
-		if err := s.reviseWindow(ctx, wlog, &ls.st, i); err != nil {
+		if err := s.reviseWindow(ctx, wlog, ls, i); err != nil {
 			wlog.Warn().Err(err).Msg("revision failed; it is tried again at the next tick")
 			return
 		}
 	}
 }
 
-// reviseWindow re-fetches stored window i of st and, when its data changed,
+// reviseWindow re-fetches stored window i of ls and, when its data changed,
 // publishes the revision and saves it in place of the published snapshot.
-func (s *Scheduler) reviseWindow(ctx context.Context, wlog zerolog.Logger, st *state.State, i int) error {
-	wctx, cancel := s.windowContext(ctx)
-	defer cancel()
-	published := st.Windows[i]
+func (s *Scheduler) reviseWindow(ctx context.Context, wlog zerolog.Logger, ls *liveSkill, i int) error {
+	published := ls.st.Windows[i]
 	w := Window{Start: published.WindowStart, End: published.WindowEnd}
-	cur, err := s.fetchWindow(wctx, st.Key.SkillID, w)
+	cur, err := func() (snapshot.Window, error) {
+		wctx, cancel := s.windowContext(ctx)
+		defer cancel()
+		return s.fetchWindow(wctx, ls.st.Key.SkillID, w)
+	}()
 	if err != nil {
 		return err
 	}
@@ -237,17 +274,51 @@ func (s *Scheduler) reviseWindow(ctx context.Context, wlog zerolog.Logger, st *s
 		wlog.Debug().Int("revision", published.Revision).Msg("re-fetched window is unchanged")
 		return nil
 	}
-	if err := s.publish(wctx, st.Key.SkillID, w, out); err != nil {
+	ls.revision = &pendingRevision{index: i, window: w, fetchedWindow: fetchedWindow{cur: cur, out: out}}
+	return s.commitRevision(ctx, wlog, ls)
+}
+
+// commitRevision publishes and commits ls.revision.
+func (s *Scheduler) commitRevision(ctx context.Context, wlog zerolog.Logger, ls *liveSkill) error {
+	wctx, cancel := s.windowContext(ctx)
+	defer cancel()
+	r := ls.revision
+	windows := slices.Clone(ls.st.Windows)
+	windows[r.index] = r.out.Snapshot
+	if err := s.commit(wctx, &ls.st, r.window, r.cur, r.out.Snapshot.Revision, r.out, windows); err != nil {
 		return err
 	}
-	revised := state.State{Key: st.Key, Windows: slices.Clone(st.Windows)}
-	revised.Windows[i] = out.Snapshot
-	if err := s.deps.Store.Save(revised); err != nil {
-		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepSave, Err: err}
-	}
-	*st = revised
-	wlog.Info().Int("revision", out.Snapshot.Revision).Int("events", len(out.Events)).Msg("published a revision: the window's data changed since it was published")
+	ls.revision = nil
+	wlog.Info().Int("revision", r.out.Snapshot.Revision).Int("events", len(r.out.Events)).Msg("published a revision: the window's data changed since it was published")
 	return nil
+}
+
+// resumeRevision takes up a revision that was in flight when the last run
+// stopped (the state's pending window is a revision of a stored window): it
+// is published again, exactly as before, ahead of the live windows.
+func (s *Scheduler) resumeRevision(ls *liveSkill) {
+	p := ls.st.Pending
+	if p == nil || p.Revision == 0 {
+		return
+	}
+	w := Window{Start: p.WindowStart, End: p.WindowEnd}
+	wlog := windowLogger(ls.log, w)
+	i := slices.IndexFunc(ls.st.Windows, func(snap snapshot.Snapshot) bool {
+		return snap.WindowStart.Equal(p.WindowStart) && snap.Revision == p.Revision-1
+	})
+	if i < 0 || p.DNISKeyID != s.deps.Hasher.KeyID() {
+		wlog.Warn().Int("revision", p.Revision).
+			Msg("the revision in flight at the last stop no longer matches the stored windows (or DNIS_HMAC_KEY changed): it is dropped; the next revision pass fetches the window again")
+		return
+	}
+	cur := s.windowOf(ls.st.Key.SkillID, w, p.FetchedAt, p.Report)
+	out, changed := snapshot.Revise(ls.st.Windows[i], cur)
+	if !changed {
+		return
+	}
+	ls.revision = &pendingRevision{index: i, window: w, fetchedWindow: fetchedWindow{cur: cur, out: out}}
+	wlog.Info().Int("revision", p.Revision).
+		Msg("resuming the revision in flight at the last stop: it goes out again exactly as before, ahead of the next windows")
 }
 
 // logPublished logs one published window at level, saying whether its state

@@ -103,7 +103,7 @@ func TestRunCatchesUpEveryMissedWindowInOrder(t *testing.T) {
 	if len(pubs) != 37 { // 06:00 to 09:00 inclusive
 		t.Fatalf("caught up %d windows, want 37", len(pubs))
 	}
-	saves := h.store.saveList()
+	saves := h.store.commits()
 	if len(saves) != len(pubs) {
 		t.Fatalf("%d saves for %d windows", len(saves), len(pubs))
 	}
@@ -286,7 +286,7 @@ func TestRevisionsRepublishChangedWindowsOnly(t *testing.T) {
 	if len(st.Windows) != 3 {
 		t.Fatalf("state keeps %d windows, want REVISE_WINDOWS+1 = 3", len(st.Windows))
 	}
-	for _, saved := range h.store.saveList() {
+	for _, saved := range h.store.commits() {
 		for _, snap := range saved.Windows {
 			if snap.WindowStart.Equal(w(5).Start) && snap.Revision == 1 {
 				return // the revised snapshot was committed
@@ -338,7 +338,7 @@ func TestRunDaysOfWindows(t *testing.T) {
 			t.Fatalf("skill %s: %d windows published, want at least %d", skill, len(pubs), want)
 		}
 		var saves []state.State
-		for _, s := range h.store.saveList() {
+		for _, s := range h.store.commits() {
 			if s.Key.SkillID == skill {
 				saves = append(saves, s)
 			}
@@ -409,7 +409,7 @@ func TestShutdownGraceEndsAWindowThatCannotFinish(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
-		if saves := h.store.saveList(); len(saves) != 0 {
+		if saves := h.store.commits(); len(saves) != 0 {
 			t.Fatalf("a window that was not acknowledged was committed: %+v", saves)
 		}
 		if lines := h.logs.withMessage(t, "before the window in flight was committed"); len(lines) != 1 {

@@ -63,7 +63,16 @@ type Deps struct {
 	// ShutdownGrace is SHUTDOWN_TIMEOUT: once ctx ends, the window in flight
 	// gets this long (wall-clock time) to publish and commit. 0 means 30s.
 	ShutdownGrace time.Duration
+	// Failpoint, when set, is called with the name of each point of a
+	// window's work where crash tests stop the process
+	// (FailpointAfterPublish). nil: none.
+	Failpoint func(name string)
 }
+
+// FailpointAfterPublish is passed to Deps.Failpoint once a window (or a
+// revision) is acknowledged by Kafka and before its state is committed: a
+// process that dies there publishes the window again at its next start.
+const FailpointAfterPublish = "after-publish"
 
 const defaultShutdownGrace = 30 * time.Second
 
@@ -140,10 +149,11 @@ type Step string
 
 // The steps of a window, in order.
 const (
-	StepLoad    Step = "load state"
-	StepFetch   Step = "fetch"
-	StepPublish Step = "publish"
-	StepSave    Step = "save state"
+	StepLoad        Step = "load state"
+	StepFetch       Step = "fetch"
+	StepSavePending Step = "save the window in flight"
+	StepPublish     Step = "publish"
+	StepSave        Step = "save state"
 )
 
 // WindowError says which window of which skill failed, and at which step.
@@ -222,35 +232,81 @@ func windowLogger(log zerolog.Logger, w Window) zerolog.Logger {
 	return log.With().Time("window_start", w.Start).Logger()
 }
 
-// fetchWindow fetches w for skill and wraps the report for the diff.
+// fetchWindow fetches w for skill and wraps the report, pseudonymized once
+// and for all, for the diff.
 func (s *Scheduler) fetchWindow(ctx context.Context, skill string, w Window) (snapshot.Window, error) {
 	report, err := s.deps.Fetcher.Fetch(ctx, skill, w.Start, w.End)
 	s.watchCalls()
 	if err != nil {
 		return snapshot.Window{}, &WindowError{Skill: skill, Window: w, Step: StepFetch, Err: err}
 	}
-	return snapshot.Window{
-		Operation: s.deps.Operation,
-		SkillID:   skill,
-		Start:     w.Start,
-		End:       w.End,
-		FetchedAt: s.clock.Now().In(s.deps.Location),
-		Producer:  s.deps.Producer,
-		Hasher:    s.deps.Hasher,
-		Report:    report,
-	}, nil
+	return s.windowOf(skill, w, s.clock.Now(), snapshot.Pseudonymize(report, s.deps.Hasher)), nil
 }
 
-// commit publishes out, then saves st with out's snapshot as its last
-// window, keeping at most keep snapshots. st changes only when both steps
-// succeed: a window whose publish fails is never committed.
-func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, out snapshot.Output, keep int) error {
-	if err := s.publish(ctx, st.Key.SkillID, w, out); err != nil {
+// fetchOrResume returns window w of skill: rebuilt from p, the write-ahead
+// record of the window in flight when the last run stopped, when p is that
+// window, so that it goes out again exactly as it did; fetched otherwise.
+func (s *Scheduler) fetchOrResume(ctx context.Context, wlog zerolog.Logger, skill string, w Window, p *state.Pending) (snapshot.Window, error) {
+	if p == nil || p.Revision != 0 || !p.WindowStart.Equal(w.Start) || !p.WindowEnd.Equal(w.End) {
+		return s.fetchWindow(ctx, skill, w)
+	}
+	if p.DNISKeyID != s.deps.Hasher.KeyID() {
+		wlog.Warn().Msg("the window in flight at the last stop was pseudonymized with another DNIS_HMAC_KEY: fetching it again")
+		return s.fetchWindow(ctx, skill, w)
+	}
+	wlog.Info().Time("fetched_at", p.FetchedAt).
+		Msg("resuming the window in flight at the last stop: it goes out again exactly as before (same event ids and payloads), without fetching it again")
+	return s.windowOf(skill, w, p.FetchedAt, p.Report), nil
+}
+
+// windowOf wraps an already pseudonymized report of w for the diff.
+func (s *Scheduler) windowOf(skill string, w Window, fetchedAt time.Time, report fetch.Report) snapshot.Window {
+	return snapshot.Window{
+		Operation:     s.deps.Operation,
+		SkillID:       skill,
+		Start:         w.Start,
+		End:           w.End,
+		FetchedAt:     fetchedAt.In(s.deps.Location),
+		Producer:      s.deps.Producer,
+		Hasher:        s.deps.Hasher,
+		Report:        report,
+		Pseudonymized: true,
+	}
+}
+
+// commit publishes out, the output of revision of window w made from cur,
+// then saves st with windows as its published windows. Before it publishes,
+// it saves cur in st as the pending window (a write-ahead record, unless st
+// holds it already from an attempt that failed): a crash between the publish
+// and the commit then publishes the same records again at the next start,
+// where fetching again could give other data under the same event ids. st
+// changes only as each save succeeds; a window whose publish fails is never
+// committed.
+func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, cur snapshot.Window, revision int, out snapshot.Output, windows []snapshot.Snapshot) error {
+	skill := st.Key.SkillID
+	if p := st.Pending; p == nil || p.Revision != revision || !p.WindowStart.Equal(cur.Start) || !p.FetchedAt.Equal(cur.FetchedAt) {
+		ahead := state.State{Key: st.Key, Windows: st.Windows, Pending: &state.Pending{
+			WindowStart: cur.Start,
+			WindowEnd:   cur.End,
+			Revision:    revision,
+			FetchedAt:   cur.FetchedAt,
+			Report:      cur.Report,
+			DNISKeyID:   cur.Hasher.KeyID(),
+		}}
+		if err := s.deps.Store.Save(ahead); err != nil {
+			return &WindowError{Skill: skill, Window: w, Step: StepSavePending, Err: err}
+		}
+		*st = ahead
+	}
+	if err := s.publish(ctx, skill, w, out); err != nil {
 		return err
 	}
-	next := state.State{Key: st.Key, Windows: appendKeeping(st.Windows, out.Snapshot, keep)}
+	if s.deps.Failpoint != nil {
+		s.deps.Failpoint(FailpointAfterPublish)
+	}
+	next := state.State{Key: st.Key, Windows: windows}
 	if err := s.deps.Store.Save(next); err != nil {
-		return &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepSave, Err: err}
+		return &WindowError{Skill: skill, Window: w, Step: StepSave, Err: err}
 	}
 	*st = next
 	return nil
@@ -296,6 +352,9 @@ func (s *Scheduler) loadStates(skills []string, job string) ([]state.State, erro
 			return nil, fmt.Errorf("skill %s: %s: %w", skill, StepLoad, err)
 		}
 		st.Key = key
+		if p := st.Pending; p != nil {
+			p.WindowStart, p.WindowEnd = p.WindowStart.In(s.deps.Location), p.WindowEnd.In(s.deps.Location)
+		}
 		for i := range st.Windows {
 			st.Windows[i].WindowStart = st.Windows[i].WindowStart.In(s.deps.Location)
 			st.Windows[i].WindowEnd = st.Windows[i].WindowEnd.In(s.deps.Location)

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/snapshot"
 )
 
@@ -18,7 +20,11 @@ import (
 // A state file is one header line, a JSON object, then the body:
 //
 //	{"format":"skill6pub-state","version":1,"body_bytes":N,"body_sha256":"<hex>"}\n
-//	<N bytes: gzip of the JSON of {"key":{...},"windows":[snapshot.Snapshot...]}>
+//	<N bytes: gzip of the JSON of {"key":{...},"windows":[snapshot.Snapshot...],"pending":{...}}>
+//
+// "pending" is there only while a window is being published (see Pending).
+// A build that does not know it ignores it and fetches the window again, as
+// builds before it did, so adding it did not need a new version.
 //
 // Every future version keeps the first line a JSON object with "format" and
 // "version", so that any build can tell a newer file from a corrupt one. To
@@ -48,6 +54,58 @@ type fileHeader struct {
 type fileBody struct {
 	Key     fileKey             `json:"key"`
 	Windows []snapshot.Snapshot `json:"windows"`
+	Pending *filePending        `json:"pending,omitempty"`
+}
+
+// filePending is Pending on disk.
+type filePending struct {
+	WindowStart    time.Time      `json:"window_start"`
+	WindowEnd      time.Time      `json:"window_end"`
+	Revision       int            `json:"revision"`
+	FetchedAt      time.Time      `json:"fetched_at"`
+	DNISKeyID      string         `json:"dnis_key_id,omitempty"`
+	Rows           []fetch.Row    `json:"rows"`
+	Rejected       []fileRejected `json:"rejected,omitempty"`
+	NoData         bool           `json:"no_data,omitempty"`
+	MaybeTruncated bool           `json:"maybe_truncated,omitempty"`
+}
+
+// fileRejected is a fetch.RejectedRow on disk. Raw is kept as bytes
+// (base64 in the JSON): a rejected row may be invalid JSON or invalid
+// UTF-8, and its dead letter must be the same byte for byte when the window
+// is published again.
+type fileRejected struct {
+	Index  int    `json:"index"`
+	Raw    []byte `json:"raw"`
+	Reason string `json:"reason"`
+}
+
+func toFilePending(p *Pending) *filePending {
+	if p == nil {
+		return nil
+	}
+	f := &filePending{
+		WindowStart: p.WindowStart, WindowEnd: p.WindowEnd, Revision: p.Revision, FetchedAt: p.FetchedAt,
+		DNISKeyID: p.DNISKeyID, Rows: p.Report.Rows, NoData: p.Report.NoData, MaybeTruncated: p.Report.MaybeTruncated,
+	}
+	for _, r := range p.Report.Rejected {
+		f.Rejected = append(f.Rejected, fileRejected{Index: r.Index, Raw: r.Raw, Reason: r.Reason})
+	}
+	return f
+}
+
+func (f *filePending) pending() *Pending {
+	if f == nil {
+		return nil
+	}
+	p := &Pending{
+		WindowStart: f.WindowStart, WindowEnd: f.WindowEnd, Revision: f.Revision, FetchedAt: f.FetchedAt, DNISKeyID: f.DNISKeyID,
+		Report: fetch.Report{Rows: f.Rows, NoData: f.NoData, MaybeTruncated: f.MaybeTruncated},
+	}
+	for _, r := range f.Rejected {
+		p.Report.Rejected = append(p.Report.Rejected, fetch.RejectedRow{Index: r.Index, Raw: r.Raw, Reason: r.Reason})
+	}
+	return p
 }
 
 type fileKey struct {
@@ -67,6 +125,7 @@ func encodeState(w io.Writer, s State) error {
 	content := fileBody{
 		Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID, Job: s.Key.Job},
 		Windows: s.Windows,
+		Pending: toFilePending(s.Pending),
 	}
 	if err := json.NewEncoder(zw).Encode(content); err != nil {
 		return fmt.Errorf("state: encode: %w", err)
@@ -137,5 +196,6 @@ func decodeState(path string, file []byte) (State, error) {
 	return State{
 		Key:     Key{Operation: content.Key.Operation, SkillID: content.Key.SkillID, Job: content.Key.Job},
 		Windows: content.Windows,
+		Pending: content.Pending.pending(),
 	}, nil
 }

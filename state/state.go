@@ -6,7 +6,12 @@
 // in Kafka for instance, can replace Dir without changing that code.
 package state
 
-import "github.com/skill6pub/skill6pub/snapshot"
+import (
+	"time"
+
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/snapshot"
+)
 
 // Key names one stream of windows: the live stream of a skill (Job empty) or
 // a backfill job.
@@ -23,6 +28,9 @@ type State struct {
 	// the last published window. More than one is kept only when revisions
 	// are on (REVISE_WINDOWS).
 	Windows []snapshot.Snapshot
+	// Pending is the window being published, saved before its publish and
+	// cleared by the commit that follows it; nil when none is in flight.
+	Pending *Pending
 }
 
 // Last returns the last published window's snapshot.
@@ -31,4 +39,25 @@ func (s State) Last() (snapshot.Snapshot, bool) {
 		return snapshot.Snapshot{}, false
 	}
 	return s.Windows[len(s.Windows)-1], true
+}
+
+// Pending is a window fetched and about to be published: a write-ahead
+// record. A process that dies after the publish and before the commit finds
+// it at the next start and publishes the very same events again (same ids,
+// same payloads, fetched_at included) instead of fetching data that may have
+// changed in the meantime.
+type Pending struct {
+	WindowStart time.Time
+	WindowEnd   time.Time
+	// Revision is 0 for a window published for the first time, or the
+	// revision being published of a window already in Windows.
+	Revision  int
+	FetchedAt time.Time
+	// Report is the response as fetched, with its DNIS already replaced by
+	// their pseudonyms when DNIS_HMAC_KEY is set (snapshot.Pseudonymize), so
+	// that no phone number is stored that the snapshots would not hold.
+	Report fetch.Report
+	// DNISKeyID identifies the key Report was pseudonymized with ("" for
+	// none): a record made under another key is not replayed.
+	DNISKeyID string
 }
