@@ -43,6 +43,9 @@ type ServiceConfig struct {
 	// in seconds. Production leaves them alone.
 	ClockSpeed float64   `envconfig:"CLOCK_SPEED" default:"1" desc:"run the clock this many times faster than real time (demos and tests only)"`
 	ClockStart time.Time `envconfig:"CLOCK_START" desc:"RFC 3339 time at which an accelerated clock starts (default: now; demos and tests only)"`
+	// Failpoint exists for crash tests: the process kills itself with
+	// SIGKILL at a named point of its work. Production leaves it empty.
+	Failpoint string `envconfig:"SKILL6PUB_FAILPOINT" desc:"tests only: kill the process with SIGKILL at fetch, after-publish or state-write; NAME:N for the Nth time"`
 }
 
 const usageFormat = `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +35,7 @@ type service struct {
 	producer  *producer.Producer
 	store     *state.Dir
 	scheduler *scheduler.Scheduler
+	failpoint *failpoint // SKILL6PUB_FAILPOINT; nil in production
 }
 
 // loadService reads the configuration from the environment and builds the
@@ -61,7 +64,15 @@ func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 
 	var problems []error
 	var err error
-	if s.fetcher, err = fetch.New(cfg.Wolkvox, fetch.WithClock(s.clock), fetch.WithLogger(log), fetch.WithMetrics(s.metrics)); err != nil {
+	if s.failpoint, err = parseFailpoint(cfg.Service.Failpoint, log); err != nil {
+		problems = append(problems, err)
+	}
+	fetchOpts := []fetch.Option{fetch.WithClock(s.clock), fetch.WithLogger(log), fetch.WithMetrics(s.metrics)}
+	if s.failpoint != nil {
+		transport := s.failpoint.roundTripper(http.DefaultTransport.(*http.Transport).Clone())
+		fetchOpts = append(fetchOpts, fetch.WithHTTPClient(&http.Client{Transport: transport}))
+	}
+	if s.fetcher, err = fetch.New(cfg.Wolkvox, fetchOpts...); err != nil {
 		problems = append(problems, err)
 	}
 	if s.producer, err = producer.New(cfg.Kafka, producer.WithLogger(log), producer.WithMetrics(s.metrics), producer.WithClock(s.clock)); err != nil {
@@ -72,6 +83,11 @@ func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 	}
 	if cfg.Service.ShutdownTimeout <= 0 {
 		problems = append(problems, fmt.Errorf("SHUTDOWN_TIMEOUT=%s: must be positive", cfg.Service.ShutdownTimeout))
+	}
+	if addr := cfg.Service.HTTPAddr; addr != "" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			problems = append(problems, fmt.Errorf("HTTP_ADDR=%q: want host:port like :8080 or 127.0.0.1:8080 (empty disables the ops server)", addr))
+		}
 	}
 	if cfg.Service.ClockSpeed <= 0 {
 		problems = append(problems, fmt.Errorf("CLOCK_SPEED=%g: must be positive", cfg.Service.ClockSpeed))
@@ -98,7 +114,11 @@ func serviceClock(c config.ServiceConfig) clock.Clock {
 // open takes the state directory's lock, makes sure the topics exist and
 // builds the scheduler. It is the first step that touches the outside world.
 func (s *service) open(ctx context.Context) error {
-	store, err := state.OpenDir(s.cfg.Service.StateDir, state.WithLogger(s.log))
+	storeOpts := []state.Option{state.WithLogger(s.log)}
+	if s.failpoint != nil {
+		storeOpts = append(storeOpts, state.WithBeforeRename(func() { s.failpoint.hit(failpointStateWrite) }))
+	}
+	store, err := state.OpenDir(s.cfg.Service.StateDir, storeOpts...)
 	if err != nil {
 		return err
 	}
@@ -124,6 +144,7 @@ func (s *service) open(ctx context.Context) error {
 		DailyQuota:    s.cfg.Wolkvox.DailyQuota,
 		CallsToday:    s.fetcher.CallsToday,
 		ShutdownGrace: s.cfg.Service.ShutdownTimeout,
+		Failpoint:     s.failpoint.hook(),
 	})
 	return err
 }
