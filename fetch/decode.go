@@ -15,6 +15,11 @@ import (
 // may have been cut short, and Report.MaybeTruncated says so.
 const RowCap = 60000
 
+// maxDNISLen bounds a DNIS. A phone number has at most 15 digits (E.164);
+// the bound leaves room for formatting and SIP addresses, and keeps garbage
+// out of Kafka keys and event ids.
+const maxDNISLen = 128
+
 // maxNesting bounds how deep Decode follows nested JSON values it skips, as
 // encoding/json does, so that a hostile body cannot exhaust the stack.
 const maxNesting = 10000
@@ -582,6 +587,9 @@ func typeRow(vals *[numFields]value) (Row, []byte, string) {
 		return row, nil, "the row has no dnis"
 	default:
 		return row, nil, "dnis is " + describe(v.kind) + ", want a string"
+	}
+	if len(dnis) > maxDNISLen {
+		return row, nil, fmt.Sprintf("dnis is %d bytes long, over %d: not a phone number", len(dnis), maxDNISLen)
 	}
 	m := &row.Metrics
 	ints := [...]*schema.NullInt{&m.InboundCalls, &m.AnswerCalls, &m.AbandonCalls}

@@ -9,6 +9,16 @@ import (
 // maxValueLen bounds one value; nothing wolkvox sends comes close.
 const maxValueLen = 40
 
+// maxMagnitude bounds every number of a row: no count of calls, percentage
+// (wolkvox has shown 9,336.00 %) or number of seconds comes near it. A
+// value beyond it is garbage rather than data, and counts that large would
+// overflow the window's totals when summed and lose precision in the JSON
+// parsers of consumers (above 2^53).
+const maxMagnitude = 1e9
+
+// tooLarge is the problem of a number over maxMagnitude.
+const tooLarge = "too large (over 1,000,000,000): not a plausible value"
+
 // parseCount types a call count: a whole number, commas allowed as
 // thousands separators, blanks around; empty is no value. The second result
 // says what is wrong, "" when nothing is.
@@ -24,12 +34,16 @@ func parseCount(b []byte) (schema.NullInt, string) {
 		return schema.NullInt{}, problem
 	case d.fracLen >= 0:
 		return schema.NullInt{}, "not a whole number"
-	case d.digits <= 18:
-		return schema.IntOf(int64(d.mantissa)), ""
 	}
-	n, err := strconv.ParseInt(string(d.clean), 10, 64)
-	if err != nil {
-		return schema.NullInt{}, "too large"
+	n := int64(d.mantissa)
+	if d.digits > 18 { // leading zeros, or beyond any bound
+		var err error
+		if n, err = strconv.ParseInt(string(d.clean), 10, 64); err != nil {
+			return schema.NullInt{}, tooLarge
+		}
+	}
+	if n > maxMagnitude {
+		return schema.NullInt{}, tooLarge
 	}
 	return schema.IntOf(n), ""
 }
@@ -48,9 +62,16 @@ func parsePercent(b []byte) (schema.NullFloat, string) {
 			return schema.NullFloat{}, "no number before %"
 		}
 	}
-	v, problem := parseDecimal(b)
-	if problem != "" {
+	return bounded(parseDecimal(b))
+}
+
+// bounded types a parsed number, refusing one over maxMagnitude.
+func bounded(v float64, problem string) (schema.NullFloat, string) {
+	switch {
+	case problem != "":
 		return schema.NullFloat{}, problem
+	case v > maxMagnitude:
+		return schema.NullFloat{}, tooLarge
 	}
 	return schema.FloatOf(v), ""
 }
@@ -65,14 +86,11 @@ func parseSeconds(b []byte) (schema.NullFloat, string) {
 	}
 	for _, c := range b {
 		if c == ':' {
-			return parseClock(b)
+			v, problem := parseClock(b)
+			return bounded(v.Float, problem)
 		}
 	}
-	v, problem := parseDecimal(b)
-	if problem != "" {
-		return schema.NullFloat{}, problem
-	}
-	return schema.FloatOf(v), ""
+	return bounded(parseDecimal(b))
 }
 
 // parseClock types "[h:]mm:ss" where the seconds may have a fraction.
