@@ -44,6 +44,13 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal cancels ctx: the command finishes its window in
+	// flight under SHUTDOWN_TIMEOUT. Restoring the default handlers then
+	// makes a second signal end the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err == nil {

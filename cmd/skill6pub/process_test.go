@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -62,11 +63,31 @@ func binary(t *testing.T) string {
 // directory, and the virtual clock the child runs on.
 type world struct {
 	t        *testing.T
+	sim      *wolkvoxsim.Server
 	simURL   string
 	brokers  []string
 	stateDir string
 	clock    *clock.Accelerated
-	logs     strings.Builder
+	logs     lockedBuffer
+}
+
+// lockedBuffer collects a child's output, which its copying goroutine
+// writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newWorld(t *testing.T) *world {
@@ -87,6 +108,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(cluster.Close)
 	return &world{
 		t:        t,
+		sim:      sim,
 		simURL:   wolkvoxsim.URL(srv.URL),
 		brokers:  cluster.ListenAddrs(),
 		stateDir: t.TempDir(),
@@ -122,6 +144,9 @@ func (w *world) start(extraEnv ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
+	// A test that fails half way must not leave its child behind (nor
+	// block the simulator's Close on a request the child keeps open).
+	w.t.Cleanup(func() { _ = cmd.Process.Kill() })
 	return cmd
 }
 
@@ -286,5 +311,32 @@ func TestProcessKilledMidRunRepublishesAtMostTheWindowInFlight(t *testing.T) {
 	}
 	if ledger.Duplicates > 2*maxDup {
 		t.Errorf("%d duplicates after SIGKILL: more than the window in flight of each skill (at most %d)", ledger.Duplicates, 2*maxDup)
+	}
+}
+
+func TestProcessSecondSignalExitsAtOnce(t *testing.T) {
+	w := newWorld(t)
+	// Every answer hangs: the child is stuck in its first fetch, which the
+	// first SIGTERM gives SHUTDOWN_TIMEOUT to finish.
+	w.sim.Inject(wolkvoxsim.FaultHang, 1000)
+	child := w.start("SHUTDOWN_TIMEOUT=10m", "WOLKVOX_TIMEOUT=10m")
+	deadline := time.Now().Add(30 * time.Second)
+	for w.sim.Stats().Requests == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the child made no request\n%s", w.logs.String())
+		}
+		runtime.Gosched()
+	}
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(w.logs.String(), "shutting down") && !strings.Contains(w.logs.String(), "shutdown") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no shutdown log line after the first SIGTERM\n%s", w.logs.String())
+		}
+		runtime.Gosched()
+	}
+	if code := stop(t, child, syscall.SIGTERM); code != -int(syscall.SIGTERM) {
+		t.Fatalf("exit %d after a second SIGTERM, want death by SIGTERM at once (the first one waits up to SHUTDOWN_TIMEOUT=10m)\n%s", code, w.logs.String())
 	}
 }

@@ -78,6 +78,14 @@ func (s *service) runDaemon(ctx context.Context) (err error) {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.scheduler.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		if ctx.Err() != nil {
+			s.log.Info().Dur("shutdown_timeout", s.cfg.Service.ShutdownTimeout).
+				Msg("shutting down: finishing the window in flight, then flushing (a second signal exits at once)")
+		}
+		return nil
+	})
 	if s.cfg.Service.HTTPAddr != "" {
 		srv := ops.New(s.cfg.Service.HTTPAddr, s.registry, s.ready, s.log)
 		g.Go(func() error { return srv.Run(gctx) })
