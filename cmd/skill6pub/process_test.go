@@ -231,29 +231,35 @@ func readAll(t *testing.T, reader *consume.Reader, ledger *consume.Ledger) {
 	}
 }
 
-func TestProcessStopsOnSIGTERMAndResumesWithoutGapOrDuplicate(t *testing.T) {
-	w := newWorld(t)
+// newReadBack returns a reader of the topic and the ledger it fills.
+func (w *world) newReadBack() (*consume.Reader, *consume.Ledger) {
 	reader, err := consume.NewReader(w.brokers, processTopic)
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
-	defer reader.Close()
-	ledger := consume.NewLedger()
+	w.t.Cleanup(reader.Close)
+	return reader, consume.NewLedger()
+}
 
-	first := w.start()
-	w.waitClosed(reader, ledger, 3)
-	if code := stop(t, first, syscall.SIGTERM); code != 0 {
-		t.Fatalf("first run exited %d after SIGTERM, want 0\n%s", code, w.logs.String())
+// runUntil starts a child, lets it publish until every skill has `windows`
+// whole windows on the topic, stops it with sig, checks its exit code and
+// reads the topic to its end.
+func (w *world) runUntil(reader *consume.Reader, ledger *consume.Ledger, windows int, sig syscall.Signal, wantCode int) {
+	w.t.Helper()
+	child := w.start()
+	w.waitClosed(reader, ledger, windows)
+	if code := stop(w.t, child, sig); code != wantCode {
+		w.t.Fatalf("exit %d after %v, want %d\n%s", code, sig, wantCode, w.logs.String())
 	}
-	readAll(t, reader, ledger)
+	readAll(w.t, reader, ledger)
+}
+
+func TestProcessStopsOnSIGTERMAndResumesWithoutGapOrDuplicate(t *testing.T) {
+	w := newWorld(t)
+	reader, ledger := w.newReadBack()
+	w.runUntil(reader, ledger, 3, syscall.SIGTERM, 0)
 	before := windowsBySkill(ledger)
-
-	second := w.start()
-	w.waitClosed(reader, ledger, len(before["3"])+3)
-	if code := stop(t, second, syscall.SIGTERM); code != 0 {
-		t.Fatalf("second run exited %d after SIGTERM, want 0\n%s", code, w.logs.String())
-	}
-	readAll(t, reader, ledger)
+	w.runUntil(reader, ledger, len(before["3"])+3, syscall.SIGTERM, 0)
 
 	if ledger.Duplicates != 0 {
 		t.Errorf("%d records published twice across a clean restart", ledger.Duplicates)
@@ -275,27 +281,10 @@ func TestProcessStopsOnSIGTERMAndResumesWithoutGapOrDuplicate(t *testing.T) {
 
 func TestProcessKilledMidRunRepublishesAtMostTheWindowInFlight(t *testing.T) {
 	w := newWorld(t)
-	reader, err := consume.NewReader(w.brokers, processTopic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	ledger := consume.NewLedger()
-
-	first := w.start()
-	w.waitClosed(reader, ledger, 3)
-	if code := stop(t, first, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
-		t.Fatalf("first run: exit %d, want killed", code)
-	}
-	readAll(t, reader, ledger)
+	reader, ledger := w.newReadBack()
+	w.runUntil(reader, ledger, 3, syscall.SIGKILL, -int(syscall.SIGKILL))
 	before := windowsBySkill(ledger)
-
-	second := w.start()
-	w.waitClosed(reader, ledger, len(before["3"])+2)
-	if code := stop(t, second, syscall.SIGTERM); code != 0 {
-		t.Fatalf("second run exited %d after SIGTERM, want 0\n%s", code, w.logs.String())
-	}
-	readAll(t, reader, ledger)
+	w.runUntil(reader, ledger, len(before["3"])+2, syscall.SIGTERM, 0)
 
 	if p := ledger.Problems(); len(p) > 0 {
 		t.Errorf("broken promises (a re-published event must be identical to its first copy):\n%s", strings.Join(p, "\n"))
