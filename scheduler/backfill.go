@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -146,24 +147,35 @@ func (s *Scheduler) planBackfill(states []state.State, first Window, stop time.T
 	return items, prevs
 }
 
-// runBackfill runs two stages joined by an unbuffered channel: one fetches
-// and diffs the windows in order, the other publishes and commits them in
-// the same order. While window n is being published, window n+1 is being
-// fetched (and diffed against n, whose snapshot is already known); n+2 is
-// not fetched before n is committed, which bounds memory to two windows. It
-// returns how many windows were committed.
+// runBackfill runs a fetch stage and a publish stage per skill, joined by
+// unbuffered channels. The fetch stage fetches and diffs the windows in
+// order, one call at a time as the token allows; each skill's publish stage
+// publishes and commits that skill's windows in the same order. While a
+// window is being published, the windows after it are being fetched, those
+// of the other skills and the next one of its own skill (diffed against it,
+// whose snapshot is already known): publishing a window takes Kafka's
+// acknowledgements and two state saves, longer than a call when windows
+// are small, and the skills' publishes overlap so that the backfill still
+// runs at the pace of the API. A skill's window n+2 is not fetched before
+// its window n is committed, which bounds memory to two windows per skill.
+// It returns how many windows were committed.
 func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states []state.State,
 	items []backfillItem, prevs []*snapshot.Snapshot, resume []*state.Pending, progress Progress) (int, error) {
 	// The fetch stage reads skill ids from here: states belong to the
-	// publish stage.
+	// publish stages.
 	skills := make([]string, len(states))
+	fetched := make([]chan fetchedItem, len(states))
 	for i, st := range states {
 		skills[i] = st.Key.SkillID
+		fetched[i] = make(chan fetchedItem)
 	}
-	fetched := make(chan fetchedItem)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		defer close(fetched)
+		defer func() {
+			for _, ch := range fetched {
+				close(ch)
+			}
+		}()
 		for _, it := range items {
 			skill := skills[it.skill]
 			wlog := windowLogger(log.With().Str("skill", skill).Logger(), it.window)
@@ -180,35 +192,40 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 			previousKnown := prevs[it.skill] != nil
 			prevs[it.skill] = &out.Snapshot
 			select {
-			case fetched <- fetchedItem{backfillItem: it, fetchedWindow: fetchedWindow{cur: cur, out: out}, previousKnown: previousKnown}:
+			case fetched[it.skill] <- fetchedItem{backfillItem: it, fetchedWindow: fetchedWindow{cur: cur, out: out}, previousKnown: previousKnown}:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
 		}
 		return nil
 	})
+	var mu sync.Mutex // guards committed and progress, shared by the publish stages
 	committed := 0
-	g.Go(func() error {
-		for f := range fetched {
-			if err := gctx.Err(); err != nil {
-				return err
+	for i := range states {
+		g.Go(func() error {
+			st := &states[i]
+			for f := range fetched[i] {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				wlog := windowLogger(log.With().Str("skill", skills[i]).Logger(), f.window)
+				err := s.retry(gctx, wlog, func() error {
+					wctx, cancel := s.windowContext(gctx)
+					defer cancel()
+					return s.commit(wctx, st, f.window, f.cur, 0, f.out, appendKeeping(st.Windows, f.out.Snapshot, 1))
+				})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				committed++
+				progress.Advance(1)
+				mu.Unlock()
+				logPublished(wlog.Debug(), f.out, f.previousKnown, true)
 			}
-			st := &states[f.skill]
-			wlog := windowLogger(log.With().Str("skill", skills[f.skill]).Logger(), f.window)
-			err := s.retry(gctx, wlog, func() error {
-				wctx, cancel := s.windowContext(gctx)
-				defer cancel()
-				return s.commit(wctx, st, f.window, f.cur, 0, f.out, appendKeeping(st.Windows, f.out.Snapshot, 1))
-			})
-			if err != nil {
-				return err
-			}
-			committed++
-			progress.Advance(1)
-			logPublished(wlog.Debug(), f.out, f.previousKnown, true)
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	err := g.Wait()
 	if err != nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
