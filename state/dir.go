@@ -28,6 +28,8 @@ type Dir struct {
 
 	mu   sync.RWMutex // read-held by Load and Save so that Close waits for them
 	lock *os.File     // the held lock file; nil once closed
+
+	gzips sync.Pool // *gzip.Writer reused by Save
 }
 
 // Option configures OpenDir.
@@ -144,7 +146,7 @@ func (d *Dir) Save(s State) error {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	if err := encodeState(tmp, s); err != nil {
+	if err := encodeState(tmp, s, &d.gzips); err != nil {
 		return fmt.Errorf("state: save %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,11 +285,36 @@ func TestInterruptedWriteKeepsPreviousState(t *testing.T) {
 	}
 }
 
+// TestSavesReuseTheCompressor saves a large state and then small ones
+// through one Dir, whose gzip writer is reused from save to save: each file
+// is byte for byte what a new writer makes, nothing of the large state
+// leaks into the others, and the large one still reads back.
+func TestSavesReuseTheCompressor(t *testing.T) {
+	d := openDir(t, t.TempDir())
+	large := randomState(5000)
+	large.Key.SkillID = "large"
+	for _, s := range []State{large, olderState(), newerState(), pendingState()} {
+		save(t, d, s)
+		got, err := os.ReadFile(d.Path(s.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := encodeState(&want, s, &sync.Pool{}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("state of %+v saved with a reused compressor differs from a fresh encoding", s.Key)
+		}
+	}
+	assertSameState(t, load(t, d, large.Key), large)
+}
+
 // validFile returns the bytes of a correctly written state file.
 func validFile(t *testing.T) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := encodeState(&b, olderState()); err != nil {
+	if err := encodeState(&b, olderState(), &sync.Pool{}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -306,7 +332,7 @@ func TestUntrustworthyFilesAreReportedAndKept(t *testing.T) {
 	flipped := bytes.Clone(valid)
 	flipped[bodyStart+len(valid[bodyStart:])/2] ^= 0x01
 	var otherKey bytes.Buffer
-	if err := encodeState(&otherKey, State{Key: Key{Operation: "0032", SkillID: "4"}}); err != nil {
+	if err := encodeState(&otherKey, State{Key: Key{Operation: "0032", SkillID: "4"}}, &sync.Pool{}); err != nil {
 		t.Fatal(err)
 	}
 
