@@ -15,14 +15,16 @@ import (
 	"github.com/skill6pub/skill6pub/schema"
 )
 
-// Record is one record of the topic with its event decoded.
+// Record is one record of the topic with its event decoded: Event on the
+// events topic, DeadLetter on the dead-letter topic.
 type Record struct {
-	Partition int32
-	Offset    int64
-	Key       string
-	Headers   map[string]string
-	Value     []byte
-	Event     schema.Event
+	Partition  int32
+	Offset     int64
+	Key        string
+	Headers    map[string]string
+	Value      []byte
+	Event      schema.Event
+	DeadLetter *schema.DeadLetter
 }
 
 // Reader reads a topic from its beginning.
@@ -30,11 +32,35 @@ type Reader struct {
 	client *kgo.Client
 	topic  string
 	next   map[int32]int64 // per partition, the offset after the last record read
+	decode func(r *Record) error
 }
 
-// NewReader connects to brokers and starts reading topic from the start of
-// every partition.
+// NewReader connects to brokers and starts reading topic, a topic of
+// events, from the start of every partition.
 func NewReader(brokers []string, topic string, opts ...kgo.Opt) (*Reader, error) {
+	return newReader(brokers, topic, func(r *Record) (err error) {
+		r.Event, err = Decode(r.Value)
+		return err
+	}, opts)
+}
+
+// NewDeadLetterReader is NewReader for the dead-letter topic: each record's
+// DeadLetter is decoded.
+func NewDeadLetterReader(brokers []string, topic string, opts ...kgo.Opt) (*Reader, error) {
+	return newReader(brokers, topic, func(r *Record) error {
+		var d schema.DeadLetter
+		if err := json.Unmarshal(r.Value, &d); err != nil {
+			return fmt.Errorf("not a dead letter: %w", err)
+		}
+		if d.DeadLetterID == "" || (d.Source != schema.DeadLetterRow && d.Source != schema.DeadLetterEvent) {
+			return fmt.Errorf("not a dead letter: id %q, source %q", d.DeadLetterID, d.Source)
+		}
+		r.DeadLetter = &d
+		return nil
+	}, opts)
+}
+
+func newReader(brokers []string, topic string, decode func(*Record) error, opts []kgo.Opt) (*Reader, error) {
 	opts = append([]kgo.Opt{
 		kgo.SeedBrokers(brokers...),
 		kgo.ConsumeTopics(topic),
@@ -44,11 +70,12 @@ func NewReader(brokers []string, topic string, opts ...kgo.Opt) (*Reader, error)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
-	return &Reader{client: cl, topic: topic, next: map[int32]int64{}}, nil
+	return &Reader{client: cl, topic: topic, next: map[int32]int64{}, decode: decode}, nil
 }
 
 // Poll waits for the next records and decodes them. A record whose value is
-// not a known event is an error: nothing on the topic may be undecodable.
+// not a known event (or dead letter) is an error: nothing on the topic may
+// be undecodable.
 func (r *Reader) Poll(ctx context.Context) ([]Record, error) {
 	fetches := r.client.PollFetches(ctx)
 	if err := ctx.Err(); err != nil {
@@ -64,16 +91,16 @@ func (r *Reader) Poll(ctx context.Context) ([]Record, error) {
 	var out []Record
 	var decodeErr error
 	fetches.EachRecord(func(kr *kgo.Record) {
-		ev, err := Decode(kr.Value)
-		if err != nil && decodeErr == nil {
-			decodeErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
-		}
 		h := make(map[string]string, len(kr.Headers))
 		for _, hd := range kr.Headers {
 			h[hd.Key] = string(hd.Value)
 		}
+		rec := Record{Partition: kr.Partition, Offset: kr.Offset, Key: string(kr.Key), Headers: h, Value: kr.Value}
+		if err := r.decode(&rec); err != nil && decodeErr == nil {
+			decodeErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
+		}
 		r.next[kr.Partition] = kr.Offset + 1
-		out = append(out, Record{Partition: kr.Partition, Offset: kr.Offset, Key: string(kr.Key), Headers: h, Value: kr.Value, Event: ev})
+		out = append(out, rec)
 	})
 	return out, decodeErr
 }

@@ -31,6 +31,10 @@ type Tally struct {
 	Key                                    WindowKey
 	New, Changed, Unchanged, Revised, Gone int
 	Closed                                 *schema.WindowClosed
+	// RowDeadLetters and EventDeadLetters count the window's dead letters
+	// (rows that could not be typed, events that could not be published),
+	// when the dead-letter topic is read too.
+	RowDeadLetters, EventDeadLetters int
 }
 
 // DNISEvents is the number of dnis_window events of the window.
@@ -46,38 +50,56 @@ func (t *Tally) Complete() bool {
 }
 
 // Ledger accumulates records and checks what skill6pub promises about them:
-// every event id's copies are identical, and each window_closed agrees with
-// the DNIS events before it.
+// every event id's copies are identical, the windows of each key arrive in
+// order, and each window_closed agrees with the DNIS events before it (and,
+// with CheckDeadLetters, with the dead letters of its rows).
 type Ledger struct {
-	copies     map[string][]byte // event_id -> first value seen
-	Duplicates int               // records whose event_id was already seen
-	tallies    map[WindowKey]*Tally
-	problems   []string
+	copies     map[string][]byte // event_id or dead_letter_id -> first value seen
+	Duplicates int               // event records whose event_id was already seen
+	// DeadLetterDuplicates counts dead letters whose id was already seen.
+	DeadLetterDuplicates int
+	// CheckDeadLetters makes Problems compare each window's row dead
+	// letters with its window_closed's rejected_rows: set it when the
+	// dead-letter topic is read into the ledger too.
+	CheckDeadLetters bool
+	tallies          map[WindowKey]*Tally
+	lastStart        map[string]time.Time // record key -> latest window of revision 0 seen
+	deadLetters      []*schema.DeadLetter // first copies, in arrival order
+	problems         []string
 }
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger {
-	return &Ledger{copies: map[string][]byte{}, tallies: map[WindowKey]*Tally{}}
+	return &Ledger{copies: map[string][]byte{}, tallies: map[WindowKey]*Tally{}, lastStart: map[string]time.Time{}}
 }
 
-// Add records r. A duplicate (same event_id) is counted, checked against the
-// first copy and otherwise ignored.
+// Add records r, an event or a dead letter, in the order of its partition.
+// A duplicate (same id) is counted, checked against the first copy and
+// otherwise ignored.
 func (l *Ledger) Add(r Record) {
-	head := r.Event.Head()
-	if first, seen := l.copies[head.EventID]; seen {
-		l.Duplicates++
-		if !bytes.Equal(first, r.Value) {
-			l.problems = append(l.problems, fmt.Sprintf("event %s re-published with a different payload", head.EventID))
+	if r.Event == nil {
+		if r.DeadLetter == nil {
+			l.problems = append(l.problems, fmt.Sprintf("record at partition %d offset %d is neither an event nor a dead letter", r.Partition, r.Offset))
+			return
 		}
+		l.addDeadLetter(r)
 		return
 	}
-	l.copies[head.EventID] = r.Value
-	k := KeyOf(head)
-	t := l.tallies[k]
-	if t == nil {
-		t = &Tally{Key: k}
-		l.tallies[k] = t
+	head := r.Event.Head()
+	if head.Revision == 0 {
+		// A consumer that keeps the last value per key must never see an
+		// older window after a newer one, duplicates included.
+		if last, ok := l.lastStart[r.Key]; ok && head.WindowStart.Before(last) {
+			l.problems = append(l.problems, fmt.Sprintf("key %s: window %s arrived after window %s",
+				r.Key, head.WindowStart.Format(time.RFC3339), last.Format(time.RFC3339)))
+		} else {
+			l.lastStart[r.Key] = head.WindowStart
+		}
 	}
+	if !l.first(head.EventID, r.Value, &l.Duplicates) {
+		return
+	}
+	t := l.tally(KeyOf(head))
 	switch ev := r.Event.(type) {
 	case *schema.DNISWindow:
 		switch ev.Change {
@@ -96,6 +118,48 @@ func (l *Ledger) Add(r Record) {
 		t.Closed = ev
 	}
 }
+
+func (l *Ledger) addDeadLetter(r Record) {
+	d := r.DeadLetter
+	if !l.first(d.DeadLetterID, r.Value, &l.DeadLetterDuplicates) {
+		return
+	}
+	l.deadLetters = append(l.deadLetters, d)
+	t := l.tally(WindowKey{d.Operation, d.SkillID, d.WindowStart.UTC(), d.Revision})
+	if d.Source == schema.DeadLetterRow {
+		t.RowDeadLetters++
+	} else {
+		t.EventDeadLetters++
+	}
+}
+
+// first reports whether id is seen for the first time; a later copy is
+// counted in dups and must be identical to the first.
+func (l *Ledger) first(id string, value []byte, dups *int) bool {
+	prev, seen := l.copies[id]
+	if !seen {
+		l.copies[id] = value
+		return true
+	}
+	*dups++
+	if !bytes.Equal(prev, value) {
+		l.problems = append(l.problems, fmt.Sprintf("%s re-published with a different payload", id))
+	}
+	return false
+}
+
+func (l *Ledger) tally(k WindowKey) *Tally {
+	t := l.tallies[k]
+	if t == nil {
+		t = &Tally{Key: k}
+		l.tallies[k] = t
+	}
+	return t
+}
+
+// DeadLetters returns the first copy of every dead letter added, in the
+// order they arrived.
+func (l *Ledger) DeadLetters() []*schema.DeadLetter { return l.deadLetters }
 
 // Tally returns what arrived for k, or nil.
 func (l *Ledger) Tally(k WindowKey) *Tally { return l.tallies[k] }
@@ -129,7 +193,8 @@ func (l *Ledger) Problems() []string {
 	out := append([]string(nil), l.problems...)
 	for _, t := range l.tallies {
 		if t.Closed == nil {
-			out = append(out, fmt.Sprintf("%s: %d DNIS events but no window_closed", t.Key, t.DNISEvents()+t.Gone))
+			out = append(out, fmt.Sprintf("%s: %d DNIS events and %d dead letters but no window_closed",
+				t.Key, t.DNISEvents()+t.Gone, t.RowDeadLetters+t.EventDeadLetters))
 			continue
 		}
 		if t.Key.Revision == 0 && t.DNISEvents() != t.Closed.RowCount {
@@ -137,6 +202,9 @@ func (l *Ledger) Problems() []string {
 		}
 		if t.Gone != t.Closed.GoneCount {
 			out = append(out, fmt.Sprintf("%s: window_closed says %d gone, %d dnis_gone events arrived", t.Key, t.Closed.GoneCount, t.Gone))
+		}
+		if l.CheckDeadLetters && t.RowDeadLetters != t.Closed.RejectedRows {
+			out = append(out, fmt.Sprintf("%s: window_closed says %d rejected rows, %d row dead letters arrived", t.Key, t.Closed.RejectedRows, t.RowDeadLetters))
 		}
 	}
 	sort.Strings(out)

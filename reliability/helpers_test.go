@@ -1,0 +1,155 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
+	"github.com/skill6pub/skill6pub/scheduler"
+	"github.com/skill6pub/skill6pub/secret"
+)
+
+const partitions = 3
+
+// bogota is the operation's zone in these tests.
+func bogota(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("America/Bogota")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// world is one fault run's surroundings: wolkvox, Kafka, a state directory
+// and the logs of every run of the service.
+type world struct {
+	t        testing.TB
+	loc      *time.Location
+	upstream *Upstream
+	kafka    *Kafka
+	stateDir string
+	cfg      config.Config
+	logs     *syncBuffer
+	texts    []string // errors and metrics the runs produced, for the secrets check
+}
+
+// newWorld builds a world for skills with brokers brokers; simCfg tunes the
+// simulator (Location and Clock are filled in).
+func newWorld(t testing.TB, brokers int, simCfg wolkvoxsim.Config, skills ...string) *world {
+	t.Helper()
+	loc := bogota(t)
+	simCfg.Location = loc
+	cfg, err := config.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, loc: loc, stateDir: t.TempDir(), logs: &syncBuffer{}}
+	w.upstream = NewUpstream(t, simCfg)
+	topic := cfg.Kafka.Topic
+	w.kafka = NewKafka(t, brokers, partitions, topic, topic+".dlq")
+
+	cfg.Wolkvox.Server = "0032"
+	cfg.Wolkvox.BaseURL = w.upstream.URL
+	cfg.Wolkvox.Token = secret.New(Token)
+	cfg.Wolkvox.DailyQuota = 0
+	cfg.Wolkvox.Timeout = 2 * time.Second
+	cfg.Wolkvox.MaxAttempts = 3
+	cfg.Schedule.SkillIDs = skills
+	cfg.Schedule.MaxCatchup = 1000 * time.Hour // a fault run must lose nothing to the catch-up horizon
+	cfg.Kafka.Brokers = w.kafka.Addrs()
+	cfg.Kafka.TopicPartitions = partitions
+	cfg.Kafka.TopicReplication = 1
+	cfg.Kafka.WriteTimeout = 5 * time.Second
+	cfg.Kafka.RequestTimeout = time.Second
+	cfg.Kafka.SASLMechanism = SASLMechanism
+	cfg.Kafka.SASLUsername = SASLUser
+	cfg.Kafka.SASLPassword = secret.New(SASLPassword)
+	cfg.Service.StateDir = w.stateDir
+	cfg.Service.HTTPAddr = ""
+	cfg.Service.ShutdownTimeout = 5 * time.Second
+	w.cfg = cfg
+	return w
+}
+
+// calendar lays out the windows of w's configuration.
+func (w *world) calendar() scheduler.Calendar {
+	return scheduler.Calendar{Interval: w.cfg.Schedule.Interval, SettleDelay: w.cfg.Schedule.SettleDelay, Location: w.loc}
+}
+
+// setup is an in-process run of the service in w on clk.
+func (w *world) setup(clk clock.Clock) Setup {
+	return Setup{Config: w.cfg, Clock: clk, Log: zerolog.New(w.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()}
+}
+
+// run runs s and keeps its error and metrics for the secrets check.
+func (w *world) run(ctx context.Context, s Setup) (Result, error) {
+	res, err := Run(ctx, s)
+	if err != nil {
+		w.texts = append(w.texts, err.Error())
+	}
+	w.texts = append(w.texts, res.Metrics)
+	return res, err
+}
+
+// checker reads w's topics back.
+func (w *world) checker(t testing.TB) *Checker {
+	t.Helper()
+	c, err := NewChecker(w.kafka.Addrs(), w.cfg.Kafka.Topic, w.cfg.Kafka.Topic+".dlq", w.kafka.ClientOpts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.ReadToEnd(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// assertNoSecrets fails if the token or the SASL password shows in any log
+// line, error or metric of w's runs.
+func (w *world) assertNoSecrets(t testing.TB) {
+	t.Helper()
+	all := append([]string{w.logs.String()}, w.texts...)
+	for _, text := range all {
+		for _, s := range []string{Token, SASLPassword} {
+			if i := strings.Index(text, s); i >= 0 {
+				t.Errorf("a secret leaked: ...%s...", text[max(0, i-200):min(len(text), i+len(s)+50)])
+			}
+		}
+	}
+}
+
+// syncBuffer is a log sink that several goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}

@@ -1,0 +1,206 @@
+package reliability
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/rs/zerolog"
+
+	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/metrics"
+	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/scheduler"
+	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// Failpoints of an in-process run (see Setup.Failpoint). After-publish is
+// the scheduler's own; the other two are emulated around the components.
+const (
+	PointFetch        = "fetch"                         // a wolkvox call is about to be made
+	PointAfterPublish = scheduler.FailpointAfterPublish // acknowledged, not committed
+	PointStateWrite   = "state-write"                   // a state file is about to replace the last one
+)
+
+// ErrKilled is what every component of a killed run answers from then on.
+var ErrKilled = errors.New("reliability: the process was killed")
+
+// Setup is one in-process run of the service: the components cmd/skill6pub
+// wires (fetch client, producer, state directory, scheduler), built from
+// Config on the given clock, so that a test runs days of windows in seconds
+// and restarts the service by running it again on the same STATE_DIR.
+type Setup struct {
+	Config config.Config
+	Clock  clock.Clock
+	Log    zerolog.Logger
+	// Failpoint, when set, is asked at every failpoint (Point*); true kills
+	// the run there, as SIGKILL would: Run's context is cancelled and from
+	// then on every fetch, publish and state save fails, so nothing the
+	// dying process would not have done leaves a trace.
+	Failpoint func(point string) bool
+	// Committed, when set, is called after each commit of a live window
+	// (not of a revision) with its skill and start.
+	Committed func(skill string, start time.Time)
+	// PublishFailed, when set, is called after each failed publish.
+	PublishFailed func(err error)
+}
+
+// Result is what a run leaves for the checks.
+type Result struct {
+	Killed  bool
+	Metrics string // the registry in Prometheus text format, at the end
+}
+
+// Run builds the components, makes sure the topics exist, and runs the
+// scheduler until ctx ends or a failpoint kills the run; then it closes the
+// producer and the state directory.
+func Run(ctx context.Context, s Setup) (res Result, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := &process{setup: s, cancel: cancel, lastCommit: map[string]time.Time{}}
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	cfg := s.Config
+
+	fetcher, err := fetch.New(cfg.Wolkvox, fetch.WithClock(s.Clock), fetch.WithLogger(s.Log), fetch.WithMetrics(m))
+	if err != nil {
+		return Result{}, err
+	}
+	prod, err := producer.New(cfg.Kafka, producer.WithClock(s.Clock), producer.WithLogger(s.Log), producer.WithMetrics(m))
+	if err != nil {
+		return Result{}, err
+	}
+	defer func() {
+		closeCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), cfg.Service.ShutdownTimeout)
+		defer stop()
+		err = errors.Join(err, prod.Close(closeCtx))
+	}()
+	store, err := state.OpenDir(cfg.Service.StateDir, state.WithLogger(s.Log))
+	if err != nil {
+		return Result{}, err
+	}
+	defer func() { err = errors.Join(err, store.Close()) }()
+	if err := prod.Bootstrap(ctx); err != nil {
+		return Result{}, err
+	}
+	sched, err := scheduler.New(cfg.Schedule, scheduler.Deps{
+		Fetcher:       fetcherFunc(p.fetch(fetcher)),
+		Publisher:     publisherFunc(p.publish(prod)),
+		Store:         &processStore{p: p, dir: store},
+		Clock:         s.Clock,
+		Logger:        s.Log,
+		Metrics:       m,
+		Location:      fetcher.Location(),
+		Operation:     cfg.Wolkvox.Server,
+		Producer:      schema.Producer{Name: "skill6pub", Version: "reliability"},
+		Hasher:        schema.NewDNISHasher(cfg.Service.DNISHMACKey),
+		DailyQuota:    cfg.Wolkvox.DailyQuota,
+		CallsToday:    fetcher.CallsToday,
+		ShutdownGrace: cfg.Service.ShutdownTimeout,
+		Failpoint:     func(point string) { p.at(point) },
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	err = sched.Run(ctx)
+	var text strings.Builder
+	families, gatherErr := reg.Gather()
+	for _, f := range families {
+		_, _ = expfmt.MetricFamilyToText(&text, f)
+	}
+	return Result{Killed: p.dead.Load(), Metrics: text.String()}, errors.Join(err, gatherErr)
+}
+
+// process is the state of one run: alive until a failpoint kills it.
+type process struct {
+	setup  Setup
+	cancel context.CancelFunc
+	dead   atomic.Bool
+
+	mu         sync.Mutex
+	lastCommit map[string]time.Time // skill -> last committed live window
+}
+
+// at passes a failpoint; it reports whether the process is dead after it.
+func (p *process) at(point string) bool {
+	if p.dead.Load() {
+		return true
+	}
+	if p.setup.Failpoint != nil && p.setup.Failpoint(point) {
+		p.dead.Store(true)
+		p.cancel()
+		return true
+	}
+	return false
+}
+
+type fetcherFunc func(ctx context.Context, skill string, start, end time.Time) (fetch.Report, error)
+
+func (f fetcherFunc) Fetch(ctx context.Context, skill string, start, end time.Time) (fetch.Report, error) {
+	return f(ctx, skill, start, end)
+}
+
+func (p *process) fetch(c *fetch.Client) fetcherFunc {
+	return func(ctx context.Context, skill string, start, end time.Time) (fetch.Report, error) {
+		if p.at(PointFetch) {
+			return fetch.Report{}, ErrKilled
+		}
+		return c.Fetch(ctx, skill, start, end)
+	}
+}
+
+type publisherFunc func(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error
+
+func (f publisherFunc) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+	return f(ctx, events, deadLetters)
+}
+
+func (p *process) publish(prod *producer.Producer) publisherFunc {
+	return func(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+		if p.dead.Load() {
+			return ErrKilled
+		}
+		err := prod.Publish(ctx, events, deadLetters)
+		if err != nil && p.setup.PublishFailed != nil {
+			p.setup.PublishFailed(err)
+		}
+		return err
+	}
+}
+
+// processStore is the state directory of a process that can die.
+type processStore struct {
+	p   *process
+	dir *state.Dir
+}
+
+func (s *processStore) Load(key state.Key) (state.State, bool, error) { return s.dir.Load(key) }
+
+func (s *processStore) Save(st state.State) error {
+	if s.p.at(PointStateWrite) {
+		return ErrKilled
+	}
+	if err := s.dir.Save(st); err != nil {
+		return err
+	}
+	last, ok := st.Last()
+	if !ok || st.Pending != nil || st.Key.Job != "" {
+		return nil
+	}
+	s.p.mu.Lock()
+	newWindow := !s.p.lastCommit[st.Key.SkillID].Equal(last.WindowStart)
+	s.p.lastCommit[st.Key.SkillID] = last.WindowStart
+	s.p.mu.Unlock()
+	if newWindow && s.p.setup.Committed != nil {
+		s.p.setup.Committed(st.Key.SkillID, last.WindowStart)
+	}
+	return nil
+}
