@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"sync"
@@ -245,15 +244,4 @@ func (l *resettingListener) closeAll() {
 		_ = c.Close()
 	}
 	l.conns = nil
-}
-
-// ready waits until the cluster answers metadata, so that a test starts
-// against a cluster that is really up.
-func (k *Kafka) ready(ctx context.Context) error {
-	cl, err := kgo.NewClient(append(k.ClientOpts(), kgo.SeedBrokers(k.Addrs()...))...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	return cl.Ping(ctx)
 }
