@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -23,88 +22,44 @@ const EventIDLength = 32
 // published, or WindowSubject for a window_closed.
 func EventID(eventType, operation, skillID, subject string, windowStart time.Time, revision int) string {
 	var buf [EventIDLength]byte
-	w := idWriter{}
-	w.setPrefix(idPrefix{eventType, operation, skillID, windowStart.Unix(), revision})
-	return string(append(buf[:0], w.id(subject)...))
+	a := NewIDAppender(eventType, operation, skillID, windowStart, revision)
+	return string(a.Append(buf[:0], subject))
 }
 
-// SetEventIDs computes the id of every event from its envelope and DNIS
-// and stores it in EventID, as EventID would. It hashes the part shared by
-// a window's events of one type once, and allocates all ids at once, which
-// counts for windows of 100,000 rows.
-func SetEventIDs(events []Event) {
-	var ids strings.Builder
-	ids.Grow(len(events) * EventIDLength)
-	var w idWriter
-	for _, e := range events {
-		h := e.Head()
-		w.setPrefix(idPrefix{h.EventType, h.Operation, h.SkillID, h.WindowStart.Unix(), h.Revision})
-		ids.Write(w.id(subjectOf(e)))
-	}
-	all := ids.String()
-	for i, e := range events {
-		e.Head().EventID = all[i*EventIDLength : (i+1)*EventIDLength]
-	}
+// IDAppender computes the ids of the events of one type, window and
+// revision, as EventID would: the part they share is hashed once, and each
+// id then costs one SHA-256 block for a subject of up to 19 bytes. The ids
+// of a 100,000-row window can go into one buffer.
+type IDAppender struct {
+	input      []byte // the shared part's hash, then the subject
+	prefixHash int    // length of input that is the shared part's hash
 }
 
-// subjectOf returns what identifies an event within its window.
-func subjectOf(e Event) string {
-	switch e := e.(type) {
-	case *DNISWindow:
-		return e.DNIS
-	case *DNISGone:
-		return e.DNIS
-	}
-	return WindowSubject
+// NewIDAppender returns an IDAppender for the events of eventType of one
+// window and revision.
+func NewIDAppender(eventType, operation, skillID string, windowStart time.Time, revision int) *IDAppender {
+	b := make([]byte, 0, 128)
+	b = append(b, idDomain...)
+	b = appendLengthPrefixed(b, eventType)
+	b = appendLengthPrefixed(b, operation)
+	b = appendLengthPrefixed(b, skillID)
+	b = binary.BigEndian.AppendUint64(b, uint64(windowStart.Unix()))
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(revision)))
+	sum := sha256.Sum256(b)
+	return &IDAppender{input: append(b[:0], sum[:]...), prefixHash: sha256.Size}
 }
 
-// idPrefix is what the events of one window, type and revision share in
-// their id input.
-type idPrefix struct {
-	eventType, operation, skillID string
-	windowStart                   int64 // Unix seconds
-	revision                      int
+// Append appends the id (EventIDLength hex characters) of the event whose
+// subject is subject: its DNIS as published, or WindowSubject.
+func (a *IDAppender) Append(dst []byte, subject string) []byte {
+	a.input = appendLengthPrefixed(a.input[:a.prefixHash], subject)
+	sum := sha256.Sum256(a.input)
+	return hex.AppendEncode(dst, sum[:EventIDLength/2])
 }
 
 func appendLengthPrefixed(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
-}
-
-// idWriter computes the ids of events that share a prefix from the
-// prefix's hash, so that each id costs one SHA-256 block for a DNIS of up
-// to 19 bytes.
-type idWriter struct {
-	prefix     idPrefix
-	started    bool
-	input      []byte // the prefix's hash, then the subject
-	prefixHash int    // length of input that is the prefix's hash
-	hexed      [EventIDLength]byte
-}
-
-func (w *idWriter) setPrefix(p idPrefix) {
-	if w.started && p == w.prefix {
-		return
-	}
-	w.prefix, w.started = p, true
-	b := append(w.input[:0], idDomain...)
-	b = appendLengthPrefixed(b, p.eventType)
-	b = appendLengthPrefixed(b, p.operation)
-	b = appendLengthPrefixed(b, p.skillID)
-	b = binary.BigEndian.AppendUint64(b, uint64(p.windowStart))
-	b = binary.BigEndian.AppendUint64(b, uint64(int64(p.revision)))
-	sum := sha256.Sum256(b)
-	w.input = append(b[:0], sum[:]...)
-	w.prefixHash = len(w.input)
-}
-
-// id returns the id of subject under the current prefix, valid until the
-// next call.
-func (w *idWriter) id(subject string) []byte {
-	w.input = appendLengthPrefixed(w.input[:w.prefixHash], subject)
-	sum := sha256.Sum256(w.input)
-	hex.Encode(w.hexed[:], sum[:EventIDLength/2])
-	return w.hexed[:]
 }
 
 // RowDeadLetter is the dead letter of the response row at rowIndex of the

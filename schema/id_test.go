@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -59,42 +60,38 @@ func TestEventIDDependsOnEveryInput(t *testing.T) {
 	}
 }
 
-// TestSetEventIDsMatchesEventID: the bulk path that reuses the hash state
-// gives every event the id EventID gives it, across types, windows,
-// revisions and long (pseudonymized) subjects.
-func TestSetEventIDsMatchesEventID(t *testing.T) {
+// TestIDAppenderFollowsTheDocumentation: ids appended one after the other
+// are each what the documented construction gives, for short subjects, for
+// pseudonyms (two SHA-256 blocks) and for long ones, whatever came before.
+func TestIDAppenderFollowsTheDocumentation(t *testing.T) {
 	start := time.Date(2025, 3, 9, 10, 0, 0, 0, time.UTC)
-	env := func(eventType string, minutes, revision int) schema.Envelope {
-		return schema.Envelope{EventType: eventType, Operation: "0032", SkillID: "12", WindowStart: start.Add(time.Duration(minutes) * time.Minute), Revision: revision}
+	documented := func(subject string) string {
+		var window []byte
+		window = append(window, "skill6pub.event_id.v1"...)
+		for _, s := range []string{"dnis_gone", "0032", "all"} {
+			window = binary.BigEndian.AppendUint32(window, uint32(len(s)))
+			window = append(window, s...)
+		}
+		window = binary.BigEndian.AppendUint64(window, uint64(start.Unix()))
+		window = binary.BigEndian.AppendUint64(window, 7)
+		sum := sha256.Sum256(window)
+		input := binary.BigEndian.AppendUint32(sum[:], uint32(len(subject)))
+		id := sha256.Sum256(append(input, subject...))
+		return hex.EncodeToString(id[:16])
 	}
-	long := strings.Repeat("ab", 32)
-	events := []schema.Event{
-		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 0, 0), DNIS: "1"},
-		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 0, 0), DNIS: long},
-		&schema.DNISGone{Envelope: env(schema.TypeDNISGone, 0, 0), DNIS: "1"},
-		&schema.WindowClosed{Envelope: env(schema.TypeWindowClosed, 0, 0)},
-		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 5, 0), DNIS: "1"},
-		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 5, 1), DNIS: "1"},
-		&schema.DNISWindow{Envelope: env(schema.TypeDNISWindow, 5, 1), DNIS: strings.Repeat("9", 300)},
-		&schema.WindowClosed{Envelope: env(schema.TypeWindowClosed, 5, 1)},
+	subjects := []string{"573001234567", strings.Repeat("ab", 32), "", strings.Repeat("9", 300), "1", schema.WindowSubject}
+	a := schema.NewIDAppender("dnis_gone", "0032", "all", start, 7)
+	var all []byte
+	for _, s := range subjects {
+		all = a.Append(all, s)
 	}
-	schema.SetEventIDs(events)
-	seen := map[string]bool{}
-	for i, e := range events {
-		h := e.Head()
-		subject := schema.WindowSubject
-		switch e := e.(type) {
-		case *schema.DNISWindow:
-			subject = e.DNIS
-		case *schema.DNISGone:
-			subject = e.DNIS
+	for i, s := range subjects {
+		got := string(all[i*schema.EventIDLength : (i+1)*schema.EventIDLength])
+		if want := documented(s); got != want {
+			t.Errorf("subject %q: appended id %s, documented %s", s, got, want)
 		}
-		if want := schema.EventID(h.EventType, h.Operation, h.SkillID, subject, h.WindowStart, h.Revision); h.EventID != want {
-			t.Errorf("event %d: SetEventIDs gave %s, EventID %s", i, h.EventID, want)
+		if want := schema.EventID("dnis_gone", "0032", "all", s, start, 7); got != want {
+			t.Errorf("subject %q: appended id %s, EventID %s", s, got, want)
 		}
-		if seen[h.EventID] {
-			t.Errorf("event %d: id %s given twice", i, h.EventID)
-		}
-		seen[h.EventID] = true
 	}
 }

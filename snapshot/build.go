@@ -36,11 +36,11 @@ func newBuild(cur Window, revision int) *build {
 	return b
 }
 
-// envelope returns the envelope of an event of the window; its id is set
-// with the others' by schema.SetEventIDs once the events are complete.
-func (b *build) envelope(eventType string) schema.Envelope {
+// envelope returns the envelope of an event of the window.
+func (b *build) envelope(eventType, id string) schema.Envelope {
 	e := b.env
 	e.EventType = eventType
+	e.EventID = id
 	return e
 }
 
@@ -51,12 +51,18 @@ func (b *build) envelope(eventType string) schema.Envelope {
 // rows; the DNIS found in both; and the number of dnis_gone. The events
 // slice has room for the window_closed.
 //
-// A first pass counts, so that every event, delta and the result are
-// allocated once at their exact size: a window of 100,000 rows is not
-// grown, copied or over-allocated.
-func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, classify func(cur, prev *schema.Metrics) (schema.Change, bool)) (events []schema.Event, both []string, gone int) {
+// A first pass counts and computes the ids of the dnis_window events,
+// reading the rows in order; the second builds the events, each allocated
+// once at its exact size: a window of 100,000 rows is not grown, copied,
+// over-allocated or read twice. keptHint is how many rows classify is
+// expected to keep (all of them in a diff), to size the ids' buffer.
+func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, keptHint int, classify func(cur, prev *schema.Metrics) (schema.Change, bool)) (events []schema.Event, both []string, gone int) {
 	rows := b.prepared.rows
 	baseKey := func(j int) string { return base[j].DNIS }
+	windowIDs := b.idAppender(schema.TypeDNISWindow)
+	var windowIDBuf strings.Builder
+	windowIDBuf.Grow(keptHint * schema.EventIDLength)
+	var id [schema.EventIDLength]byte
 	var kept, withPrevious, matched int
 	join(rows, len(base), baseKey, func(i, j int) {
 		var prev *schema.Metrics
@@ -69,8 +75,10 @@ func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, classify func(c
 			if prev != nil {
 				withPrevious++
 			}
+			windowIDBuf.Write(windowIDs.Append(id[:0], rows[i].DNIS))
 		}
 	}, func(int) { gone++ })
+	windowEventIDs := windowIDBuf.String()
 
 	events = make([]schema.Event, 0, kept+gone+1)
 	windows := make([]schema.DNISWindow, kept)
@@ -78,6 +86,8 @@ func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, classify func(c
 	gones := make([]schema.DNISGone, gone)
 	both = make([]string, 0, matched)
 	hashed := b.cur.Hasher.Enabled()
+	goneIDs := b.idAppender(schema.TypeDNISGone)
+	goneIDBuf := make([]byte, 0, gone*schema.EventIDLength)
 	var nextDelta, nextGone int
 	join(rows, len(base), baseKey, func(i, j int) {
 		var prev *schema.Metrics
@@ -91,8 +101,10 @@ func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, classify func(c
 		}
 		// Field by field: the slab is zero already, and a composite literal
 		// would build each 400-byte event aside and copy it.
-		w := &windows[len(events)]
+		k := len(events)
+		w := &windows[k]
 		w.Envelope = b.env
+		w.EventID = idAt(windowEventIDs, k)
 		w.EventType = schema.TypeDNISWindow
 		w.DNIS = rows[i].DNIS
 		w.DNISHashed = hashed
@@ -109,24 +121,35 @@ func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, classify func(c
 		}
 		events = append(events, w)
 	}, func(j int) {
-		g := &gones[nextGone]
-		nextGone++
-		*g = schema.DNISGone{
-			Envelope:   b.envelope(schema.TypeDNISGone),
+		gones[nextGone] = schema.DNISGone{
+			Envelope:   b.envelope(schema.TypeDNISGone, ""),
 			DNIS:       base[j].DNIS,
 			DNISHashed: hashed,
 			Previous:   base[j].Metrics,
 		}
+		goneIDBuf = goneIDs.Append(goneIDBuf, base[j].DNIS)
+		nextGone++
 	})
+	goneEventIDs := string(goneIDBuf)
 	for k := range gones {
+		gones[k].EventID = idAt(goneEventIDs, k)
 		events = append(events, &gones[k])
 	}
 	return events, both, gone
 }
 
+func (b *build) idAppender(eventType string) *schema.IDAppender {
+	return schema.NewIDAppender(eventType, b.env.Operation, b.env.SkillID, b.env.WindowStart, b.env.Revision)
+}
+
+// idAt returns the k-th of the ids in all, one after the other.
+func idAt(all string, k int) string {
+	return all[k*schema.EventIDLength : (k+1)*schema.EventIDLength]
+}
+
 func (b *build) windowClosed(previousStart *time.Time, dnisEvents, gone, repeaters int) *schema.WindowClosed {
 	return &schema.WindowClosed{
-		Envelope:            b.envelope(schema.TypeWindowClosed),
+		Envelope:            b.envelope(schema.TypeWindowClosed, schema.EventID(schema.TypeWindowClosed, b.env.Operation, b.env.SkillID, schema.WindowSubject, b.env.WindowStart, b.env.Revision)),
 		PreviousWindowKnown: previousStart != nil,
 		PreviousWindowStart: b.inZone(previousStart),
 		RowCount:            len(b.prepared.rows),

@@ -360,10 +360,21 @@ func TestDiffIsDeterministic(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for _, e := range snapshot.Diff(prev, window(rows...)).Events {
-		if ids[e.Head().EventID] {
-			t.Errorf("id %s used twice", e.Head().EventID)
+		h := e.Head()
+		if ids[h.EventID] {
+			t.Errorf("id %s used twice", h.EventID)
 		}
-		ids[e.Head().EventID] = true
+		ids[h.EventID] = true
+		subject := schema.WindowSubject
+		switch e := e.(type) {
+		case *schema.DNISWindow:
+			subject = e.DNIS
+		case *schema.DNISGone:
+			subject = e.DNIS
+		}
+		if want := schema.EventID(h.EventType, h.Operation, h.SkillID, subject, h.WindowStart, h.Revision); h.EventID != want {
+			t.Errorf("%s %s: id %s, want %s", h.EventType, subject, h.EventID, want)
+		}
 	}
 }
 

@@ -109,7 +109,7 @@ func Diff(prev *Snapshot, cur Window) Output {
 		base = canonicalRows(prev.Rows)
 		previousStart = &prev.WindowStart
 	}
-	events, matched, gone := b.dnisEvents(base, previousStart != nil, func(cur, prev *schema.Metrics) (schema.Change, bool) {
+	events, matched, gone := b.dnisEvents(base, previousStart != nil, len(b.prepared.rows), func(cur, prev *schema.Metrics) (schema.Change, bool) {
 		switch {
 		case prev == nil:
 			return schema.ChangeNew, true
@@ -120,7 +120,6 @@ func Diff(prev *Snapshot, cur Window) Output {
 	})
 	closed := b.windowClosed(previousStart, len(b.prepared.rows), gone, len(matched))
 	events = append(events, closed)
-	schema.SetEventIDs(events)
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
@@ -159,7 +158,7 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 	} else {
 		previousStart = nil
 	}
-	events, _, gone := b.dnisEvents(base, sameKey, func(cur, prev *schema.Metrics) (schema.Change, bool) {
+	events, _, gone := b.dnisEvents(base, sameKey, 0, func(cur, prev *schema.Metrics) (schema.Change, bool) {
 		switch {
 		case prev == nil:
 			return schema.ChangeNew, true
@@ -181,7 +180,6 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 
 	closed := b.windowClosed(previousStart, len(events)-gone, gone, len(repeaters))
 	events = append(events, closed)
-	schema.SetEventIDs(events)
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
