@@ -288,6 +288,7 @@ func pseudonymizeRejected(h *schema.DNISHasher, r fetch.RejectedRow) fetch.Rejec
 // reading 100,000 rows in sorted order jumps around memory and stalls on
 // every row, writing them in scattered places does not.
 func mergeRuns(typed []fetch.Row, order []keyed) (rows []fetch.Row, sources []int32, merged int) {
+	packInOrder(order)
 	rows = make([]fetch.Row, 0, len(order))
 	place := make([]int32, len(typed)) // where typed[k] goes, -1: merged or refused
 	for k := range place {
@@ -326,27 +327,27 @@ func mergeRuns(typed []fetch.Row, order []keyed) (rows []fetch.Row, sources []in
 			rows[to].Metrics = typed[k].Metrics
 		}
 	}
-	internInOrder(rows)
 	return rows, sources, merged
 }
 
-// internInOrder copies the DNIS of rows into one string, in their order.
-// They arrive scattered (allocated in response order, or one by one by the
-// JSON decoder of the state store); packed in DNIS order, the joins of this
-// diff, and of the next one with this snapshot, read memory in order.
-func internInOrder(rows []fetch.Row) {
+// packInOrder copies the DNIS of order into one string, in their order.
+// They arrive scattered (in response order, or allocated one by one by the
+// JSON decoder of the state store); packed in DNIS order, the comparisons
+// of neighbours here, the joins of this diff, and those of the next one
+// with this snapshot read memory in order.
+func packInOrder(order []keyed) {
 	size := 0
-	for i := range rows {
-		size += len(rows[i].DNIS)
+	for i := range order {
+		size += len(order[i].dnis)
 	}
 	var all strings.Builder
 	all.Grow(size)
-	for i := range rows {
-		all.WriteString(rows[i].DNIS)
+	for i := range order {
+		all.WriteString(order[i].dnis)
 	}
 	packed := all.String()
-	for i, at := range rows {
-		rows[i].DNIS, packed = packed[:len(at.DNIS)], packed[len(at.DNIS):]
+	for i, k := range order {
+		order[i].dnis, packed = packed[:len(k.dnis)], packed[len(k.dnis):]
 	}
 }
 
