@@ -37,7 +37,9 @@ type Expect struct {
 // Checker reads the events topic and the dead-letter topic from the start
 // into a consume.Ledger and checks the promises.
 type Checker struct {
-	Ledger      *consume.Ledger
+	Ledger *consume.Ledger
+	// Inspect, when set, sees every record read, before the ledger does.
+	Inspect     func(consume.Record)
 	events      *consume.Reader
 	deadLetters *consume.Reader
 }
@@ -68,10 +70,16 @@ func (c *Checker) Close() {
 // ReadToEnd reads both topics up to their high watermarks: every record
 // Kafka acknowledged so far.
 func (c *Checker) ReadToEnd(ctx context.Context) error {
-	if err := c.deadLetters.ReadToEnd(ctx, c.Ledger.Add); err != nil {
+	add := func(r consume.Record) {
+		if c.Inspect != nil {
+			c.Inspect(r)
+		}
+		c.Ledger.Add(r)
+	}
+	if err := c.deadLetters.ReadToEnd(ctx, add); err != nil {
 		return fmt.Errorf("dead letters: %w", err)
 	}
-	return c.events.ReadToEnd(ctx, c.Ledger.Add)
+	return c.events.ReadToEnd(ctx, add)
 }
 
 // Check returns every broken promise: from the ledger (duplicates that

@@ -12,6 +12,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/consume"
 	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
 	"github.com/skill6pub/skill6pub/scheduler"
 	"github.com/skill6pub/skill6pub/secret"
@@ -100,14 +101,17 @@ func (w *world) run(ctx context.Context, s Setup) (Result, error) {
 	return res, err
 }
 
-// checker reads w's topics back.
-func (w *world) checker(t testing.TB) *Checker {
+// checker reads w's topics back; inspect, when given, sees every record.
+func (w *world) checker(t testing.TB, inspect ...func(consume.Record)) *Checker {
 	t.Helper()
 	c, err := NewChecker(w.kafka.Addrs(), w.cfg.Kafka.Topic, w.cfg.Kafka.Topic+".dlq", w.kafka.ClientOpts()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	for _, f := range inspect {
+		c.Inspect = f
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := c.ReadToEnd(ctx); err != nil {

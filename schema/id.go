@@ -1,12 +1,14 @@
 package schema
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // idDomain starts every id hash so that no other SHA-256 in the system can
@@ -95,6 +97,12 @@ func EventDeadLetter(e Event, value []byte, reason string) DeadLetter {
 }
 
 func newDeadLetter(w *Envelope, source, subject, reason string, raw json.RawMessage, dnisHashed bool) DeadLetter {
+	if !utf8.Valid(raw) {
+		// JSON is UTF-8: a byte that is not would make the whole dead
+		// letter unreadable to strict consumers. It can only sit inside a
+		// string of a valid row, so the row keeps its shape.
+		raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
+	}
 	if !json.Valid(raw) {
 		// Keep what arrived, readable, rather than fail to encode the record.
 		raw, _ = json.Marshal(string(raw))
