@@ -80,6 +80,25 @@ func compression(name string) (kafka.Compression, bool) {
 	return 0, false
 }
 
+// topicNameProblem says why Kafka would refuse name as a topic ("" when it
+// would not): Kafka allows 1 to 249 ASCII letters, digits, '.', '_' and '-',
+// and neither "." nor "..". Checked here so that the start fails with the
+// variable's name rather than at the first request.
+func topicNameProblem(name string) string {
+	if name == "." || name == ".." {
+		return "is not a topic name"
+	}
+	if len(name) > 249 {
+		return "is longer than the 249 characters Kafka allows"
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return "is not a topic name: Kafka allows only letters, digits, '.', '_' and '-'"
+		}
+	}
+	return ""
+}
+
 // check validates c and resolves its files, returning the first problem as a
 // *ConfigError that names the variable.
 func (c Config) check() (settings, error) {
@@ -101,9 +120,15 @@ func (c Config) check() (settings, error) {
 	if c.Topic == "" {
 		return s, configErr("KAFKA_TOPIC", "is empty")
 	}
+	if problem := topicNameProblem(c.Topic); problem != "" {
+		return s, configErr("KAFKA_TOPIC", fmt.Sprintf("%q %s", c.Topic, problem))
+	}
 	s.dlqTopic = c.DLQTopic
 	if s.dlqTopic == "" {
 		s.dlqTopic = c.Topic + ".dlq"
+	}
+	if problem := topicNameProblem(s.dlqTopic); problem != "" {
+		return s, configErr("KAFKA_DLQ_TOPIC", fmt.Sprintf("%q %s", s.dlqTopic, problem))
 	}
 	if s.dlqTopic == c.Topic {
 		return s, configErr("KAFKA_DLQ_TOPIC", "must differ from KAFKA_TOPIC")

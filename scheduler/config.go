@@ -63,6 +63,7 @@ func skillIDProblems(name string, ids []string) []string {
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		switch {
+		case id == "" && seen[id]: // said once is enough
 		case id == "":
 			add("%s has an empty entry (a stray comma?)", name)
 		case !validSkillID(id):
