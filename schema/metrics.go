@@ -138,6 +138,10 @@ type Metrics struct {
 // is most of the cost of saving a 100,000-row snapshot.
 func (m Metrics) MarshalJSON() ([]byte, error) { return appendMetrics(make([]byte, 0, 256), &m) }
 
+// AppendJSON appends what MarshalJSON returns to b, without allocating:
+// the state directory writes the metrics of every row of a window with it.
+func (m *Metrics) AppendJSON(b []byte) ([]byte, error) { return appendMetrics(b, m) }
+
 // MetricError says which metric of a row breaks the contract.
 type MetricError struct {
 	Metric string // the JSON name, e.g. "asa_seconds"

@@ -3,6 +3,7 @@ package state
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -558,4 +559,47 @@ func BenchmarkDir100kRows(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWriteBodyMatchesEncodingJSON compares writeBody with what
+// json.Encoder writes for the same body: states with and without a pending
+// window, nil and empty rows, DNIS that need escaping, and a state large
+// enough to be written in several pieces.
+func TestWriteBodyMatchesEncodingJSON(t *testing.T) {
+	odd := olderState()
+	odd.Windows[0].Rows = append(odd.Windows[0].Rows,
+		fetch.Row{DNIS: `<a&b>"\` + "\u2028\x01é\xff"},
+		fetch.Row{DNIS: `"rows":null`},
+	)
+	odd.Windows[0].Repeaters = []string{`"rows":null`}
+	odd.Windows[0].DNISKeyID = `k"rows":null`
+	empty := newerState()
+	empty.Windows[0].Rows = []fetch.Row{}
+	empty.Windows[1].Rows = nil
+	noRows := pendingState()
+	noRows.Pending.Report.Rows = nil
+	large := randomState(3000)
+	large.Pending = pendingState().Pending
+	large.Pending.Report.Rows = randomState(2000).Windows[0].Rows
+	for name, s := range map[string]State{
+		"older": olderState(), "newer": newerState(), "pending": pendingState(), "odd strings": odd,
+		"empty and nil rows": empty, "pending without rows": noRows, "large": large,
+		"no windows": {Key: liveKey},
+	} {
+		content := fileBody{
+			Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID, Job: s.Key.Job},
+			Windows: s.Windows,
+			Pending: toFilePending(s.Pending),
+		}
+		var want, got bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(content); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeBody(&got, content); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s: writeBody wrote\n%.300s\nencoding/json writes\n%.300s", name, got.Bytes(), want.Bytes())
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -140,7 +141,7 @@ func encodeState(w io.Writer, s State, gzips *sync.Pool) error {
 		Windows: s.Windows,
 		Pending: toFilePending(s.Pending),
 	}
-	if err := json.NewEncoder(zw).Encode(content); err != nil {
+	if err := writeBody(zw, content); err != nil {
 		return fmt.Errorf("state: encode: %w", err)
 	}
 	if err := zw.Close(); err != nil {
@@ -161,6 +162,96 @@ func encodeState(w io.Writer, s State, gzips *sync.Pool) error {
 	}
 	_, err = w.Write(body.Bytes())
 	return err
+}
+
+// rowsMember is how encoding/json writes a nil rows slice. No other bytes
+// of a body can read like it: a string value cannot hold an unescaped
+// quote, and no other member is named rows.
+var rowsMember = []byte(`"rows":null`)
+
+// flushBytes is how much of the rows writeBody buffers before it writes.
+const flushBytes = 64 << 10
+
+// writeBody writes content to w exactly as json.NewEncoder(w).Encode does
+// (TestWriteBodyMatchesEncodingJSON), with the rows, nearly all of the
+// bytes, written here: encoding/json re-scans what each row's metrics
+// MarshalJSON returns, which was most of the time of saving a large window,
+// and holds the whole text in memory before writing any of it.
+func writeBody(w io.Writer, content fileBody) error {
+	// The rest goes through encoding/json with the rows left out, then the
+	// rows are put where each "rows":null is: the windows' in order, then
+	// the pending window's.
+	var rows [][]fetch.Row
+	content.Windows = slices.Clone(content.Windows) // nil stays nil
+	for i := range content.Windows {
+		rows = append(rows, content.Windows[i].Rows)
+		content.Windows[i].Rows = nil
+	}
+	if content.Pending != nil {
+		p := *content.Pending
+		rows = append(rows, p.Rows)
+		p.Rows = nil
+		content.Pending = &p
+	}
+	rest, err := json.Marshal(content)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, flushBytes+4096)
+	for _, r := range rows {
+		at := bytes.Index(rest, rowsMember)
+		if at < 0 {
+			return fmt.Errorf("%d sets of rows but fewer rows members in %q", len(rows), rest)
+		}
+		buf = append(buf, rest[:at+len(`"rows":`)]...)
+		rest = rest[at+len(rowsMember):]
+		if buf, err = writeRows(w, buf, r); err != nil {
+			return err
+		}
+	}
+	buf = append(append(buf, rest...), '\n')
+	_, err = w.Write(buf)
+	return err
+}
+
+// writeRows appends the JSON of rows to buf, writing buf to w and emptying
+// it whenever it holds flushBytes, and returns what is left in it.
+func writeRows(w io.Writer, buf []byte, rows []fetch.Row) ([]byte, error) {
+	if rows == nil {
+		return append(buf, "null"...), nil
+	}
+	buf = append(buf, '[')
+	var err error
+	for i := range rows {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendString(append(buf, `{"dnis":`...), rows[i].DNIS)
+		if buf, err = rows[i].Metrics.AppendJSON(append(buf, `,"metrics":`...)); err != nil {
+			return buf, err
+		}
+		buf = append(buf, '}')
+		if len(buf) >= flushBytes {
+			if _, err := w.Write(buf); err != nil {
+				return buf, err
+			}
+			buf = buf[:0]
+		}
+	}
+	return append(buf, ']'), nil
+}
+
+// appendString appends s as encoding/json writes a string. A DNIS is
+// digits, or hex when pseudonymized; anything else goes through
+// encoding/json for its exact escaping.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s) // a string always encodes
+			return append(b, quoted...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // decodeState checks and decodes the content of the file at path. Every
