@@ -135,6 +135,7 @@ type Tallies struct {
 	Events                              int // distinct events
 	DNISEvents                          int // dnis_window and dnis_gone events of revision 0
 	Duplicates, DeadLetterDuplicates    int // records published again (identical)
+	LateDuplicates                      int // of the Duplicates, those that landed after a newer window of their key
 	RowDeadLetters, EventDeadLetters    int
 	EmptyWindows, RejectedRowsInWindows int
 	FirstWindow, LastWindow             time.Time
@@ -164,7 +165,7 @@ func (c *Checker) Tallies() Tallies {
 			t.LastWindow = w.Key.Start
 		}
 	}
-	t.Duplicates, t.DeadLetterDuplicates = c.Ledger.Duplicates, c.Ledger.DeadLetterDuplicates
+	t.Duplicates, t.DeadLetterDuplicates, t.LateDuplicates = c.Ledger.Duplicates, c.Ledger.DeadLetterDuplicates, c.Ledger.LateDuplicates
 	return t
 }
 
@@ -175,8 +176,8 @@ func (t Tallies) String() string {
 		fmt.Sprintf("revisions published: %d", t.Revisions),
 		fmt.Sprintf("distinct events: %d (%d dnis_window/dnis_gone of revision 0)", t.Events, t.DNISEvents),
 		fmt.Sprintf("empty windows (window_closed with no rows): %d", t.EmptyWindows),
-		fmt.Sprintf("duplicate records, all identical to the first copy: %d events, %d dead letters", t.Duplicates, t.DeadLetterDuplicates),
-		fmt.Sprintf("dead letters: %d rows (window_closed counts %d), %d events", t.RowDeadLetters, t.RejectedRowsInWindows, t.EventDeadLetters),
+		fmt.Sprintf("duplicate records, all identical to the first copy: %d events (%d of them after a newer window of their key), %d dead letters", t.Duplicates, t.LateDuplicates, t.DeadLetterDuplicates),
+		fmt.Sprintf("dead letters: %d rows (%d of first publications, as their window_closed counts; the rest of revisions), %d events", t.RowDeadLetters, t.RejectedRowsInWindows, t.EventDeadLetters),
 	}
 	return strings.Join(lines, "\n")
 }

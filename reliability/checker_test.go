@@ -105,6 +105,10 @@ func TestCheckerCatchesEveryBrokenPromise(t *testing.T) {
 			again := s2.window(2, time.Minute) // fetched again later: another fetched_at
 			return append(w, first, again, s.window(3, 0), s.window(4, 0))
 		}, "re-published with a different payload"},
+		{"a copy re-sent after a timeout lands after a newer window", func(s *synthetic) [][]consume.Record {
+			w0, w1, w2, w3, w4 := s.window(0, 0), s.window(1, 0), s.window(2, 0), s.window(3, 0), s.window(4, 0)
+			return [][]consume.Record{w0, w1, w2, w3, w2, w4}
+		}, ""},
 		{"a window out of order", func(s *synthetic) [][]consume.Record {
 			w0, w1, w2, w3, w4 := s.window(0, 0), s.window(1, 0), s.window(2, 0), s.window(3, 0), s.window(4, 0)
 			return [][]consume.Record{w0, w1, w3, w2, w4}
