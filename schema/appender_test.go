@@ -29,6 +29,9 @@ func TestAppenderMatchesEncodingJSON(t *testing.T) {
 		if !bytes.Equal(m.Value, want) {
 			t.Errorf("Encode and encoding/json differ:\n got %s\nwant %s", m.Value, want)
 		}
+		if string(m.Key) != e.Key() {
+			t.Errorf("Encode's key %s, Key() %s", m.Key, e.Key())
+		}
 	}
 	same(sampleDNISWindow())
 	same(sampleDNISGone())
