@@ -204,11 +204,7 @@ func (p *Producer) divert(e schema.Event, kind, reason string, size int64) (kafk
 	}
 	p.log.Warn().Str("event_id", h.EventID).Str("event_type", h.EventType).Str("kind", kind).
 		Str("reason", reason).Msg("event sent to the dead-letter topic")
-	return p.encodeDeadLetter(schema.DeadLetter{
-		Operation: h.Operation, SkillID: h.SkillID,
-		WindowStart: h.WindowStart, WindowEnd: h.WindowEnd,
-		Reason: reason, Raw: raw,
-	})
+	return p.encodeDeadLetter(schema.EventDeadLetter(e, raw, reason))
 }
 
 // maxReason bounds a dead letter's reason, which is sent twice (in the value

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/producer"
@@ -194,8 +195,27 @@ func TestOversizedEventGoesToDeadLetters(t *testing.T) {
 	if len(dead) != 2 {
 		t.Fatalf("dead-letter topic holds %d records, want 2", len(dead))
 	}
+	compiler := jsonschema.NewCompiler()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.DeadLetterJSONSchemaDocument()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compiler.AddResource("dead_letter.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	deadLetterSchema, err := compiler.Compile("dead_letter.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	reasons := map[string]schema.DeadLetter{}
 	for _, r := range dead {
+		value, err := jsonschema.UnmarshalJSON(strings.NewReader(r.Value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := deadLetterSchema.Validate(value); err != nil {
+			t.Errorf("dead letter breaks its JSON Schema: %v\n%s", err, r.Value)
+		}
 		var d schema.DeadLetter
 		if err := json.Unmarshal([]byte(r.Value), &d); err != nil {
 			t.Fatal(err)
