@@ -13,8 +13,9 @@
 //     ceiling: kafka-go's writer, with the producer's settings, publishing
 //     the same messages already encoded;
 //  3. a backfill (a day of 288 windows of five skills by default) with the
-//     simulator answering each call after a fixed latency, against the API
-//     bound: calls x latency, as one token allows one call at a time;
+//     simulator answering each call after a fixed latency (50 ms by
+//     default), against the API bound: calls x latency, as one token allows
+//     one call at a time;
 //  4. the peak resident memory of a child process of this program that runs
 //     the pipeline over a 100,000-row window;
 //  5. decode, diff and encode of a 100,000-row window alone, with
@@ -79,7 +80,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.repeat, "repeat", 3, "figures 1 and 2: runs per window size (the table shows medians)")
 	fs.IntVar(&o.backfillWindows, "backfill-windows", 288, "figure 3: windows per skill (288: a day of 5-minute windows)")
 	fs.IntVar(&o.backfillSkills, "backfill-skills", 5, "figure 3: skills")
-	fs.DurationVar(&o.latency, "latency", 20*time.Millisecond, "figure 3: the simulator's latency per call")
+	fs.DurationVar(&o.latency, "latency", 50*time.Millisecond, "figure 3: the simulator's latency per call")
 	fs.IntVar(&o.rssRows, "rss-rows", 100000, "figure 4: rows of the window")
 	fs.IntVar(&o.stageRows, "stage-rows", 100000, "figure 5: rows of the window")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (not of figure 4's child) to this file")
