@@ -18,8 +18,12 @@ import (
 // batchTimeout is how long kafka-go waits for a partition's batch to fill.
 // Its 1 s default would add a second to every synchronous publish of a small
 // window (kafka-go issues #1180, #326); a window's events all arrive in one
-// call, so a short wait loses no batching.
-const batchTimeout = 10 * time.Millisecond
+// call, added to each partition's batch under one lock, so a short wait
+// loses no batching. Publish waits it twice per window (the events, then
+// the window_closed): at 10 ms that was 20 of the 53 ms a 1,000-row window
+// took from its due time to Kafka's acknowledgement (BENCHMARKS.md,
+// end to end).
+const batchTimeout = time.Millisecond
 
 // Producer publishes windows of events to Kafka through one kafka-go Writer.
 // It is safe for concurrent use.
