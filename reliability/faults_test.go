@@ -22,7 +22,7 @@ type faultRun struct {
 	clock *clock.Fake
 
 	mu        sync.Mutex
-	committed map[time.Time]bool // live windows committed, by start
+	committed map[int64]bool // live windows committed, by start (Unix seconds)
 	first     time.Time
 	failures  int // failed publishes
 }
@@ -66,7 +66,7 @@ func (sc scenario) run(t *testing.T) {
 	if sc.config != nil {
 		sc.config(&w.cfg)
 	}
-	r := &faultRun{w: w, clock: fake, committed: map[time.Time]bool{}}
+	r := &faultRun{w: w, clock: fake, committed: map[int64]bool{}}
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 
@@ -154,7 +154,7 @@ func (r *faultRun) commit(start time.Time) int {
 	if len(r.committed) == 0 {
 		r.first = start
 	}
-	r.committed[start] = true
+	r.committed[start.Unix()] = true
 	return len(r.committed)
 }
 

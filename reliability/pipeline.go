@@ -47,7 +47,8 @@ type Setup struct {
 	// dying process would not have done leaves a trace.
 	Failpoint func(point string) bool
 	// Committed, when set, is called after each commit of a live window
-	// (not of a revision) with its skill and start.
+	// (not of a revision) with its skill and start. A window published
+	// again after a kill is committed (and reported) again.
 	Committed func(skill string, start time.Time)
 	// PublishFailed, when set, is called after each failed publish.
 	PublishFailed func(err error)
@@ -65,7 +66,7 @@ type Result struct {
 func Run(ctx context.Context, s Setup) (res Result, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := &process{setup: s, cancel: cancel, lastCommit: map[string]time.Time{}}
+	p := &process{setup: s, cancel: cancel, pending: map[string]*state.Pending{}}
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	cfg := s.Config
@@ -125,8 +126,8 @@ type process struct {
 	cancel context.CancelFunc
 	dead   atomic.Bool
 
-	mu         sync.Mutex
-	lastCommit map[string]time.Time // skill -> last committed live window
+	mu      sync.Mutex
+	pending map[string]*state.Pending // skill -> the write-ahead record last saved
 }
 
 // at passes a failpoint; it reports whether the process is dead after it.
@@ -191,15 +192,17 @@ func (s *processStore) Save(st state.State) error {
 	if err := s.dir.Save(st); err != nil {
 		return err
 	}
-	last, ok := st.Last()
-	if !ok || st.Pending != nil || st.Key.Job != "" {
+	if st.Key.Job != "" {
 		return nil
 	}
+	// A save without a pending window commits the one the last write-ahead
+	// record named: a live window when that record was of revision 0.
 	s.p.mu.Lock()
-	newWindow := !s.p.lastCommit[st.Key.SkillID].Equal(last.WindowStart)
-	s.p.lastCommit[st.Key.SkillID] = last.WindowStart
+	ahead := s.p.pending[st.Key.SkillID]
+	s.p.pending[st.Key.SkillID] = st.Pending
 	s.p.mu.Unlock()
-	if newWindow && s.p.setup.Committed != nil {
+	last, ok := st.Last()
+	if st.Pending == nil && ok && ahead != nil && ahead.Revision == 0 && ahead.WindowStart.Equal(last.WindowStart) && s.p.setup.Committed != nil {
 		s.p.setup.Committed(st.Key.SkillID, last.WindowStart)
 	}
 	return nil

@@ -101,7 +101,7 @@ func TestSoak(t *testing.T) {
 	faults := &tally{counts: map[string]int{}}
 
 	var mu sync.Mutex // guards what follows, shared with the runs' callbacks
-	committed := map[time.Time]bool{}
+	committed := map[int64]bool{} // window starts, Unix seconds
 	var first, last time.Time
 	var kill string   // the failpoint the current run dies at, "" for none
 	var killAfter int // passages through it before dying
@@ -191,8 +191,10 @@ func TestSoak(t *testing.T) {
 			if len(committed) == 0 {
 				first = start
 			}
-			committed[start] = true
-			last = start
+			committed[start.Unix()] = true
+			if start.After(last) {
+				last = start
+			}
 			if len(committed) >= *soakWindows {
 				stop()
 				return
@@ -242,6 +244,9 @@ func TestSoak(t *testing.T) {
 	problems := c.Check(Expect{Skills: []string{"12"}, Calendar: w.calendar(), First: first, Last: last, BadRow: isBadRow})
 	if len(problems) > 0 {
 		t.Errorf("%d broken promises:\n%s", len(problems), strings.Join(problems[:min(len(problems), 50)], "\n"))
+	}
+	if got := c.Tallies().Windows; got < *soakWindows {
+		t.Errorf("%d windows on the topic, want %d", got, *soakWindows)
 	}
 	w.assertNoSecrets(t)
 	for i, h := range w.kafka.Faults() {
