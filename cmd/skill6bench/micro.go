@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,10 +20,58 @@ type stageResult struct {
 	unit   string // "rows" or "events"
 	bytes  int    // input bytes per operation (decode), or 0
 	result testing.BenchmarkResult
+	// cpu is the process's CPU time per operation (the stage and its
+	// garbage collection), steadier than wall time on a shared machine.
+	cpu time.Duration
 }
 
 func (s stageResult) perSecond() float64 {
 	return float64(s.items) / (float64(s.result.NsPerOp()) / 1e9)
+}
+
+func (s stageResult) perCPUSecond() float64 { return float64(s.items) / s.cpu.Seconds() }
+
+// stage benchmarks op, then runs it as many times again to measure its CPU
+// time.
+func stage(name string, items int, unit string, bytes int, op func() error) (stageResult, error) {
+	var opErr error
+	res := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		if bytes > 0 {
+			b.SetBytes(int64(bytes))
+		}
+		for b.Loop() {
+			if err := op(); err != nil {
+				opErr = err
+			}
+		}
+	})
+	if opErr != nil || res.N == 0 {
+		return stageResult{}, errors.Join(fmt.Errorf("%s benchmark did not run", name), opErr)
+	}
+	before, err := cpuTime()
+	if err != nil {
+		return stageResult{}, err
+	}
+	for range res.N {
+		if err := op(); err != nil {
+			return stageResult{}, err
+		}
+	}
+	after, err := cpuTime()
+	if err != nil {
+		return stageResult{}, err
+	}
+	return stageResult{name: name, items: items, unit: unit, bytes: bytes, result: res, cpu: (after - before) / time.Duration(res.N)}, nil
+}
+
+// cpuTime returns the CPU time the process has used, user and system.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // measureStages benchmarks decode, diff and encode alone on the window w
@@ -53,41 +102,30 @@ func measureStages(w, previous time.Time, loc *time.Location, rows int) ([]stage
 	cur := window(w, curReport)
 	out := snapshot.Diff(&prev, cur)
 
-	var decodeErr, encodeErr error
-	stages := []stageResult{
-		{name: "decode", items: len(curReport.Rows), unit: "rows", bytes: len(body), result: testing.Benchmark(func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if _, err := fetch.Decode(body); err != nil {
-					decodeErr = err
-				}
-			}
-		})},
-		{name: "diff", items: len(curReport.Rows), unit: "rows", result: testing.Benchmark(func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				snapshot.Diff(&prev, cur)
-			}
-		})},
-		{name: "encode", items: len(out.Events), unit: "events", result: testing.Benchmark(func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				for _, e := range out.Events {
-					if _, err := schema.Encode(e); err != nil {
-						encodeErr = err
-					}
-				}
-			}
-		})},
-	}
-	for _, s := range stages {
-		if s.result.N == 0 {
-			return nil, fmt.Errorf("%s benchmark did not run", s.name)
-		}
-	}
-	if err := errors.Join(decodeErr, encodeErr); err != nil {
+	decode, err := stage("decode", len(curReport.Rows), "rows", len(body), func() error {
+		_, err := fetch.Decode(body)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return stages, nil
+	diff, err := stage("diff", len(curReport.Rows), "rows", 0, func() error {
+		snapshot.Diff(&prev, cur)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	encode, err := stage("encode", len(out.Events), "events", 0, func() error {
+		for _, e := range out.Events {
+			if _, err := schema.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []stageResult{decode, diff, encode}, nil
 }

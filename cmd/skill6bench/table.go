@@ -112,13 +112,14 @@ func (t *table) rss(rows int, r rssResult) {
 
 func (t *table) stages(stages []stageResult) {
 	for _, s := range stages {
-		detail := fmt.Sprintf("%s per window of %s %s, %s allocated in %s allocations",
-			ms(time.Duration(s.result.NsPerOp())), count(s.items), s.unit,
+		detail := fmt.Sprintf("%s wall, %s CPU per window of %s %s, %s allocated in %s allocations",
+			ms(time.Duration(s.result.NsPerOp())), ms(s.cpu), count(s.items), s.unit,
 			megabytes(s.result.AllocedBytesPerOp()), count(int(s.result.AllocsPerOp())))
 		if s.bytes > 0 {
 			detail += fmt.Sprintf(", %.0f MB/s of body", float64(s.bytes)/(float64(s.result.NsPerOp())/1e9)/1e6)
 		}
-		t.add("5 "+s.name+", one goroutine", fmt.Sprintf("%s %s/s", count(int(s.perSecond())), s.unit), "", detail)
+		t.add("5 "+s.name+", one goroutine", fmt.Sprintf("%s %s/cpu-s", count(int(s.perCPUSecond())), s.unit), "",
+			fmt.Sprintf("%s %s/s wall; ", count(int(s.perSecond())), s.unit)+detail)
 	}
 }
 
