@@ -183,7 +183,17 @@ type processStore struct {
 	dir *state.Dir
 }
 
-func (s *processStore) Load(key state.Key) (state.State, bool, error) { return s.dir.Load(key) }
+func (s *processStore) Load(key state.Key) (state.State, bool, error) {
+	st, found, err := s.dir.Load(key)
+	if err == nil && key.Job == "" {
+		// The window in flight when the last run died is committed by this
+		// run without a write-ahead save of its own.
+		s.p.mu.Lock()
+		s.p.pending[key.SkillID] = st.Pending
+		s.p.mu.Unlock()
+	}
+	return st, found, err
+}
 
 func (s *processStore) Save(st state.State) error {
 	if s.p.at(PointStateWrite) {

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -118,5 +120,44 @@ func TestFileWithoutPendingStillReads(t *testing.T) {
 	}
 	if strings.Contains(string(file), "pending") {
 		t.Fatal("test file should not mention pending")
+	}
+}
+
+// BenchmarkWriteAhead measures what the write-ahead record costs: every
+// window is saved twice, first with the fetched report as its pending
+// window (beside the previous window's snapshot), then committed without
+// it. "commit" is the one save per window there was before; "write-ahead"
+// is the save added.
+func BenchmarkWriteAhead(b *testing.B) {
+	for _, rows := range []int{40, 1_000, 100_000} {
+		committed := randomState(rows)
+		ahead := committed
+		last, _ := committed.Last()
+		ahead.Pending = &Pending{
+			WindowStart: last.WindowEnd, WindowEnd: last.WindowEnd.Add(5 * time.Minute),
+			FetchedAt: last.WindowEnd.Add(6 * time.Minute), Report: fetch.Report{Rows: last.Rows},
+		}
+		for _, tc := range []struct {
+			name string
+			s    State
+		}{{"commit", committed}, {"write-ahead", ahead}} {
+			b.Run(fmt.Sprintf("rows=%d/%s", rows, tc.name), func(b *testing.B) {
+				d, err := OpenDir(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer d.Close()
+				for b.Loop() {
+					if err := d.Save(tc.s); err != nil {
+						b.Fatal(err)
+					}
+				}
+				info, err := os.Stat(d.Path(liveKey))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(info.Size()), "file-bytes")
+			})
+		}
 	}
 }
