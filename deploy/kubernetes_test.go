@@ -311,9 +311,9 @@ func TestSecretHoldsTheToken(t *testing.T) {
 
 	// The README's command creates that Secret, with the token, in that namespace.
 	create := regexp.MustCompile(`kubectl -n (\S+) create secret generic (\S+)((?:\s*\\?\s*--from-literal=\S+)+)`)
-	found := create.FindStringSubmatch(string(readFile(t, "deploy/README-sections.md")))
+	found := create.FindStringSubmatch(string(readFile(t, "README.md")))
 	if found == nil {
-		t.Fatal("deploy/README-sections.md has no `kubectl -n NS create secret generic NAME --from-literal=...` step")
+		t.Fatal("README.md has no `kubectl -n NS create secret generic NAME --from-literal=...` step")
 	}
 	if found[1] != m.Kustomization.Namespace || found[2] != m.SecretExample.Metadata.Name {
 		t.Errorf("the README creates secret %s/%s; the StatefulSet reads %s/%s", found[1], found[2], m.Kustomization.Namespace, m.SecretExample.Metadata.Name)

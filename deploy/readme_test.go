@@ -9,11 +9,11 @@ import (
 // The README's commands name images, topics and ports that the compose file
 // defines; they must not drift apart.
 func TestReadmeSectionsMatchTheComposeFile(t *testing.T) {
-	readme := string(readFile(t, "deploy/README-sections.md"))
+	readme := string(readFile(t, "README.md"))
 	compose := loadCompose(t)
 	for _, heading := range []string{"## Run with Docker", "## Run on Kubernetes"} {
 		if !strings.Contains(readme, "\n"+heading+"\n") && !strings.HasPrefix(readme, heading+"\n") {
-			t.Errorf("deploy/README-sections.md has no %q section", heading)
+			t.Errorf("README.md has no %q section", heading)
 		}
 	}
 	if image := compose.Services[kafkaService].Image; !strings.Contains(readme, image) {
