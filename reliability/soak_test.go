@@ -100,7 +100,7 @@ func TestSoak(t *testing.T) {
 	topic := w.cfg.Kafka.Topic
 	faults := &tally{counts: map[string]int{}}
 
-	var mu sync.Mutex // guards what follows, shared with the runs' callbacks
+	var mu sync.Mutex             // guards what follows, shared with the runs' callbacks
 	committed := map[int64]bool{} // window starts, Unix seconds
 	var first, last time.Time
 	var kill string   // the failpoint the current run dies at, "" for none
