@@ -46,6 +46,8 @@ type scriptedFetcher struct {
 	fail func(c fetchCall, attempt int) error
 	// before, when set, runs before each call (outside the lock).
 	before func(ctx context.Context, c fetchCall)
+	// empty, when set, says which calls answer "no data".
+	empty func(c fetchCall, attempt int) bool
 }
 
 func newScriptedFetcher() *scriptedFetcher {
@@ -58,7 +60,7 @@ func (f *scriptedFetcher) Fetch(ctx context.Context, skill string, start, end ti
 	f.calls = append(f.calls, c)
 	k := keyOf(skill, start)
 	f.attempts[k]++
-	attempt, version, fail, before := f.attempts[k], f.version[k], f.fail, f.before
+	attempt, version, fail, before, empty := f.attempts[k], f.version[k], f.fail, f.before, f.empty
 	f.mu.Unlock()
 	if before != nil {
 		before(ctx, c)
@@ -67,6 +69,9 @@ func (f *scriptedFetcher) Fetch(ctx context.Context, skill string, start, end ti
 		if err := fail(c, attempt); err != nil {
 			return fetch.Report{}, err
 		}
+	}
+	if empty != nil && empty(c, attempt) {
+		return fetch.Report{NoData: true}, nil
 	}
 	return reportFor(skill, start, version), nil
 }

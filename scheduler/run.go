@@ -269,6 +269,14 @@ func (s *Scheduler) reviseWindow(ctx context.Context, wlog zerolog.Logger, ls *l
 	if err != nil {
 		return err
 	}
+	if len(published.Rows) > 0 && len(cur.Report.Rows) == 0 && len(cur.Report.Rejected) == 0 {
+		// Calls of a past window do not un-happen: an empty answer for a
+		// window that had rows is a passing glitch of wolkvox, and a
+		// revision built from it would mark every caller gone.
+		wlog.Warn().Int("published_rows", len(published.Rows)).
+			Msg("re-fetch of a published window came back empty: not publishing a revision that would remove every DNIS")
+		return nil
+	}
 	out, changed := snapshot.Revise(published, cur)
 	if !changed {
 		wlog.Debug().Int("revision", published.Revision).Msg("re-fetched window is unchanged")

@@ -417,3 +417,32 @@ func TestShutdownGraceEndsAWindowThatCannotFinish(t *testing.T) {
 		}
 	})
 }
+
+func TestAnEmptyReFetchDoesNotWipeAPublishedWindow(t *testing.T) {
+	fake := clock.NewAutoFake(time.Time{})
+	cfg := testConfig("12")
+	cfg.ReviseWindows = 2
+	h := newHarness(t, cfg, fake)
+	cal := h.s.Calendar()
+	fake.Set(h.at(9, 6, 0))
+	w := func(minute int) Window { return cal.WindowAt(h.at(9, minute, 0)) }
+	// 09:05 has rows when published; every re-fetch of it answers "no data".
+	h.fetcher.empty = func(c fetchCall, attempt int) bool { return c.start.Equal(w(5).Start) && attempt > 1 }
+	if err := h.runUntil(t, func(_ publication, n int) bool { return n == 6 }); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range h.pub.list() {
+		if p.revision > 0 {
+			t.Errorf("published revision %d of %s from an empty re-fetch", p.revision, p.start)
+		}
+	}
+	if got := h.fetcher.callsFor("12", w(5).Start); got < 2 {
+		t.Fatalf("09:05 fetched %d times: the re-fetch never happened", got)
+	}
+	st, _ := h.store.get(liveKey("12"))
+	for _, snap := range st.Windows {
+		if snap.WindowStart.Equal(w(5).Start) && len(snap.Rows) == 0 {
+			t.Error("the stored snapshot of 09:05 lost its rows")
+		}
+	}
+}
