@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/internal/resetnet"
 	"github.com/skill6pub/skill6pub/producer"
 	"github.com/skill6pub/skill6pub/schema"
 )
@@ -249,33 +250,6 @@ func TestStalledBroker(t *testing.T) {
 	})
 }
 
-// resettingListener lets a test close every connection the broker has
-// accepted, as a load balancer or a broker restart does between writes.
-type resettingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (l *resettingListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err == nil {
-		l.mu.Lock()
-		l.conns = append(l.conns, conn)
-		l.mu.Unlock()
-	}
-	return conn, err
-}
-
-func (l *resettingListener) closeAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, conn := range l.conns {
-		_ = conn.Close()
-	}
-	l.conns = nil
-}
-
 // Case 7: connections closed by the far end between writes. kafka-go sends
 // the next request on the dead connection, reads "unexpected EOF" and sends
 // again on a new one; the caller sees success, with every record stored
@@ -283,10 +257,10 @@ func (l *resettingListener) closeAll() {
 // service's own retry: TestServiceRetry.)
 func TestConnectionsResetBetweenWrites(t *testing.T) {
 	t.Parallel()
-	var listener *resettingListener
+	var listener *resetnet.Listener
 	c := newCluster(t, kfake.ListenFn(func(network, address string) (net.Listener, error) {
 		l, err := net.Listen(network, address)
-		listener = &resettingListener{Listener: l}
+		listener = resetnet.Wrap(l)
 		return listener, err
 	}))
 	var logs syncBuffer
@@ -294,7 +268,7 @@ func TestConnectionsResetBetweenWrites(t *testing.T) {
 	windows := [][]schema.Event{window(0, 40)}
 	publish(t, p, windows[0])
 	for i := 1; i <= 3; i++ {
-		listener.closeAll()
+		listener.CloseAll()
 		windows = append(windows, window(i, 40))
 		publish(t, p, windows[i])
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/producer"
 	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/schema/schematest"
 )
 
 // murmur2 is the Java client's Utils.murmur2, written from its source
@@ -195,18 +196,7 @@ func TestOversizedEventGoesToDeadLetters(t *testing.T) {
 	if len(dead) != 2 {
 		t.Fatalf("dead-letter topic holds %d records, want 2", len(dead))
 	}
-	compiler := jsonschema.NewCompiler()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.DeadLetterJSONSchemaDocument()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := compiler.AddResource("dead_letter.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	deadLetterSchema, err := compiler.Compile("dead_letter.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	deadLetterSchema := schematest.Compile(t, schema.DeadLetterJSONSchemaDocument())
 	reasons := map[string]schema.DeadLetter{}
 	for _, r := range dead {
 		value, err := jsonschema.UnmarshalJSON(strings.NewReader(r.Value))

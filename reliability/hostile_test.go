@@ -24,6 +24,7 @@ import (
 	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
 	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/schema/schematest"
 )
 
 // hostile is an answer for one window and the rows of it that must end as
@@ -176,7 +177,7 @@ func TestHostileUpstreamBodies(t *testing.T) {
 		t.Errorf("the 1 GiB answer sent %d bytes before the service stopped reading: want it cut near WOLKVOX_MAX_BODY_BYTES (%d)", n, w.cfg.Wolkvox.MaxBodyBytes)
 	}
 
-	events, deadLetters := compileSchema(t, schema.JSONSchemaDocument()), compileSchema(t, schema.DeadLetterJSONSchemaDocument())
+	events, deadLetters := schematest.Compile(t, schema.JSONSchemaDocument()), schematest.Compile(t, schema.DeadLetterJSONSchemaDocument())
 	var invalid []string
 	c := w.checker(t, func(r consume.Record) {
 		mu.Lock()
@@ -234,24 +235,6 @@ func plausible(m schema.Metrics) bool {
 		}
 	}
 	return true
-}
-
-func compileSchema(t *testing.T, doc []byte) *jsonschema.Schema {
-	t.Helper()
-	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("mem://schema.json", parsed); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("mem://schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func sortedNames(m map[string][]byte) []string {

@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/skill6pub/skill6pub/internal/resetnet"
 )
 
 // SASL credentials of the in-process Kafka: every fault run authenticates,
@@ -35,7 +37,7 @@ type Kafka struct {
 	mu        sync.Mutex
 	cluster   *kfake.Cluster
 	ports     []int
-	listeners []*resettingListener
+	listeners []*resetnet.Listener
 	outages   int
 	faults    []*kfake.FaultHandle
 }
@@ -86,7 +88,7 @@ func (k *Kafka) listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	rl := &resettingListener{Listener: l}
+	rl := resetnet.Wrap(l)
 	k.listeners = append(k.listeners, rl) // under k.mu: start runs locked or before sharing
 	return rl, nil
 }
@@ -144,7 +146,7 @@ func (k *Kafka) ResetConnections() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, l := range k.listeners {
-		l.closeAll()
+		l.CloseAll()
 	}
 }
 
@@ -217,31 +219,4 @@ func (k *Kafka) Outages() int {
 // SASL user.
 func (k *Kafka) ClientOpts() []kgo.Opt {
 	return []kgo.Opt{kgo.SASL(scram.Auth{User: SASLUser, Pass: SASLPassword}.AsSha512Mechanism())}
-}
-
-// resettingListener remembers the connections it accepted so that they can
-// be closed under the broker's feet.
-type resettingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (l *resettingListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err == nil {
-		l.mu.Lock()
-		l.conns = append(l.conns, conn)
-		l.mu.Unlock()
-	}
-	return conn, err
-}
-
-func (l *resettingListener) closeAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.conns {
-		_ = c.Close()
-	}
-	l.conns = nil
 }

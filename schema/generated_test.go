@@ -11,6 +11,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/schema/schematest"
 	"github.com/skill6pub/skill6pub/secret"
 	"github.com/skill6pub/skill6pub/snapshot"
 )
@@ -91,8 +92,8 @@ func randomWindow(r *rand.Rand, start time.Time, hasher *schema.DNISHasher) snap
 // Revise and a JSON round trip of the snapshot (as the state store does),
 // and validates every event and dead letter against the JSON Schema.
 func TestGeneratedEventsValidate(t *testing.T) {
-	events := compile(t, schema.JSONSchemaDocument())
-	deadLetters := compile(t, schema.DeadLetterJSONSchemaDocument())
+	events := schematest.Compile(t, schema.JSONSchemaDocument())
+	deadLetters := schematest.Compile(t, schema.DeadLetterJSONSchemaDocument())
 	seen := map[string]int{}
 	check := func(out snapshot.Output) {
 		t.Helper()

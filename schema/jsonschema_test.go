@@ -9,27 +9,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/schema/schematest"
 )
-
-// compile compiles a JSON Schema document with format assertions on, so
-// that "date-time" is checked rather than only annotated.
-func compile(t testing.TB, doc []byte) *jsonschema.Schema {
-	t.Helper()
-	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("mem://schema.json", parsed); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("mem://schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func validate(t testing.TB, s *jsonschema.Schema, value []byte) error {
 	t.Helper()
@@ -41,8 +22,8 @@ func validate(t testing.TB, s *jsonschema.Schema, value []byte) error {
 }
 
 func TestGoldenExamplesValidate(t *testing.T) {
-	events := compile(t, schema.JSONSchemaDocument())
-	deadLetters := compile(t, schema.DeadLetterJSONSchemaDocument())
+	events := schematest.Compile(t, schema.JSONSchemaDocument())
+	deadLetters := schematest.Compile(t, schema.DeadLetterJSONSchemaDocument())
 	for _, name := range goldenFiles {
 		s := events
 		if name == "dead_letter.golden" {
@@ -57,8 +38,8 @@ func TestGoldenExamplesValidate(t *testing.T) {
 // TestSchemaRefuses makes sure the schema is strict: a validator that
 // accepted these would accept events the contract does not describe.
 func TestSchemaRefuses(t *testing.T) {
-	events := compile(t, schema.JSONSchemaDocument())
-	deadLetters := compile(t, schema.DeadLetterJSONSchemaDocument())
+	events := schematest.Compile(t, schema.JSONSchemaDocument())
+	deadLetters := schematest.Compile(t, schema.DeadLetterJSONSchemaDocument())
 	edit := func(t *testing.T, name string, change func(map[string]any)) []byte {
 		t.Helper()
 		var v map[string]any
