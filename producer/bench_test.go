@@ -38,7 +38,7 @@ func BenchmarkPublish(b *testing.B) {
 		publish(b, p, events[:10]) // connect outside the timing
 		before, cpu := storedCount(c, topic), cpuTime(b)
 		for b.Loop() {
-			if err := p.Publish(ctx, events, nil); err != nil {
+			if err := p.Publish(ctx, schema.EventSlice(events), nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -73,7 +73,7 @@ func TestBootstrapWithoutCreateNamesTheMissingTopic(t *testing.T) {
 	if err := p.Ready(context.Background()); !errors.Is(err, producer.ErrTopicMissing) {
 		t.Errorf("ready with a topic missing: %v", err)
 	}
-	err = p.Publish(context.Background(), window(0, 3), []schema.DeadLetter{{Operation: "0032", SkillID: "7", Reason: "bad row"}})
+	err = p.Publish(context.Background(), schema.EventSlice(window(0, 3)), []schema.DeadLetter{{Operation: "0032", SkillID: "7", Reason: "bad row"}})
 	if !errors.Is(err, producer.ErrTopicMissing) {
 		t.Errorf("publish with the dead-letter topic missing: %v", err)
 	}

@@ -50,7 +50,7 @@ func TestProduceFailingForGood(t *testing.T) {
 	faults := c.Fault(produceFault(kerr.NotEnoughReplicas, -1))
 	events := window(0, 30)
 
-	err := p.Publish(context.Background(), events, nil)
+	err := p.Publish(context.Background(), schema.EventSlice(events), nil)
 	pe := publishError(t, err)
 	if len(pe.Failures) != len(events) || pe.Records != len(events) {
 		t.Errorf("%d of %d records failed, want all %d", len(pe.Failures), pe.Records, len(events))
@@ -125,7 +125,7 @@ func TestNonRetriableErrorThenNextTick(t *testing.T) {
 	denied := c.Fault(produceFault(kerr.TopicAuthorizationFailed, -1))
 	events := window(0, 40)
 
-	err := p.Publish(context.Background(), events, nil)
+	err := p.Publish(context.Background(), schema.EventSlice(events), nil)
 	pe := publishError(t, err)
 	if !errors.Is(err, kafka.TopicAuthorizationFailed) || !strings.Contains(err.Error(), "grant the Kafka principal WRITE") ||
 		!strings.Contains(err.Error(), topic) {
@@ -185,7 +185,7 @@ func TestBrokerDownMidWindowThenBack(t *testing.T) {
 
 	stalled, _ := stallProduce(c)
 	result := make(chan error, 1)
-	go func() { result <- p.Publish(context.Background(), w1, nil) }()
+	go func() { result <- p.Publish(context.Background(), schema.EventSlice(w1), nil) }()
 	<-stalled
 	c.Close() // the broker dies while window 1 is in flight
 	err := <-result
@@ -234,7 +234,7 @@ func TestStalledBroker(t *testing.T) {
 		stalled, release := stallProduce(c)
 		events := window(0, 50)
 
-		err := p.Publish(context.Background(), events, nil)
+		err := p.Publish(context.Background(), schema.EventSlice(events), nil)
 		if !errors.Is(err, producer.ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("publish past its deadline returned %v, want outcome unknown", err)
 		}
@@ -307,7 +307,7 @@ func TestLeaderMoves(t *testing.T) {
 	stalled, release := stallProduce(c)
 	windows = append(windows, window(2, 60))
 	result := make(chan error, 1)
-	go func() { result <- p.Publish(context.Background(), windows[2], nil) }()
+	go func() { result <- p.Publish(context.Background(), schema.EventSlice(windows[2]), nil) }()
 	<-stalled
 	moveAll()
 	release()
@@ -332,7 +332,7 @@ func TestShutdownMidPublish(t *testing.T) {
 		stalled, release := stallProduce(c)
 		events := window(0, 80)
 		published := make(chan error, 1)
-		go func() { published <- p.Publish(context.Background(), events, nil) }()
+		go func() { published <- p.Publish(context.Background(), schema.EventSlice(events), nil) }()
 		<-stalled
 
 		closing := make(chan struct{})
@@ -354,7 +354,7 @@ func TestShutdownMidPublish(t *testing.T) {
 		if got := readBack(t, c, topic); len(got) != len(events) {
 			t.Errorf("stored %d records, want %d", len(got), len(events))
 		}
-		if err := p.Publish(context.Background(), events, nil); !errors.Is(err, producer.ErrClosed) {
+		if err := p.Publish(context.Background(), schema.EventSlice(events), nil); !errors.Is(err, producer.ErrClosed) {
 			t.Errorf("publish after close: %v, want ErrClosed", err)
 		}
 	})
@@ -366,7 +366,7 @@ func TestShutdownMidPublish(t *testing.T) {
 		p := newProducer(t, cfg)
 		stalled, _ := stallProduce(c)
 		published := make(chan error, 1)
-		go func() { published <- p.Publish(context.Background(), window(0, 80), nil) }()
+		go func() { published <- p.Publish(context.Background(), schema.EventSlice(window(0, 80)), nil) }()
 		<-stalled
 		c.Close()
 
@@ -455,7 +455,7 @@ func TestServiceRetry(t *testing.T) {
 			p := newProducer(t, testConfig(c), producer.WithClock(fake))
 			events := window(0, 30)
 			result := make(chan error, 1)
-			go func() { result <- p.Publish(context.Background(), events, nil) }()
+			go func() { result <- p.Publish(context.Background(), schema.EventSlice(events), nil) }()
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

@@ -237,7 +237,7 @@ func checkKeyOrder(t testing.TB, got []record, published ...[]schema.Event) {
 
 func publish(t testing.TB, p *producer.Producer, events []schema.Event, deadLetters ...schema.DeadLetter) {
 	t.Helper()
-	if err := p.Publish(context.Background(), events, deadLetters); err != nil {
+	if err := p.Publish(context.Background(), schema.EventSlice(events), deadLetters); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
 }

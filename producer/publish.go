@@ -63,11 +63,11 @@ func (b *batch) counted(label string) {
 // is a *PublishError that lists the records not acknowledged and why, and
 // wraps ErrOutcomeUnknown when ctx (or KAFKA_WRITE_TIMEOUT) ended first.
 // Publishing again re-sends the same event ids, which consumers deduplicate.
-func (p *Producer) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+func (p *Producer) Publish(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error {
 	p.publishing.RLock()
 	defer p.publishing.RUnlock()
 	start := p.clock.Now()
-	dlq, out, err := p.prepare(events, deadLetters)
+	dlq, out, err := p.prepare(events.Slice(0, events.Len()), deadLetters)
 	if err != nil {
 		p.countFailure()
 		return err

@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/secret"
 )
 
@@ -63,7 +64,7 @@ func TestSASL(t *testing.T) {
 			errs := map[string]error{
 				"bootstrap": bad.Bootstrap(ctx),
 				"ready":     bad.Ready(ctx),
-				"publish":   bad.Publish(ctx, window(1, 5), nil),
+				"publish":   bad.Publish(ctx, schema.EventSlice(window(1, 5)), nil),
 			}
 			for op, err := range errs {
 				if !errors.Is(err, producer.ErrAuthentication) {

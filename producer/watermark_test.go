@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skill6pub/skill6pub/schema"
 )
 
 // TestWindowClosedIsSentAfterTheEventsAreAcknowledged checks that the
@@ -48,7 +50,7 @@ func TestWindowClosedIsSentAfterTheEventsAreAcknowledged(t *testing.T) {
 	})
 	p := newProducer(t, testConfig(c))
 	events := window(0, 200)
-	if err := p.Publish(context.Background(), events, nil); err != nil {
+	if err := p.Publish(context.Background(), schema.EventSlice(events), nil); err != nil {
 		t.Fatal(err)
 	}
 	closedKey := events[len(events)-1].Key()

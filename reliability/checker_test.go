@@ -226,7 +226,7 @@ func TestCheckpointBeforePublishLosesAWindowAndTheCheckerSaysSo(t *testing.T) {
 						}
 					}
 					publish := func() {
-						if err := prod.Publish(ctx, out.Events, out.DeadLetters); err != nil {
+						if err := prod.Publish(ctx, schema.EventSlice(out.Events), out.DeadLetters); err != nil {
 							t.Fatal(err)
 						}
 					}

@@ -158,14 +158,14 @@ func (p *process) fetch(c *fetch.Client) fetcherFunc {
 	}
 }
 
-type publisherFunc func(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error
+type publisherFunc func(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error
 
-func (f publisherFunc) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+func (f publisherFunc) Publish(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error {
 	return f(ctx, events, deadLetters)
 }
 
 func (p *process) publish(prod *producer.Producer) publisherFunc {
-	return func(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+	return func(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error {
 		if p.dead.Load() {
 			return ErrKilled
 		}

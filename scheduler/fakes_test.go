@@ -150,10 +150,11 @@ func newRecordingPublisher() *recordingPublisher {
 	return &recordingPublisher{attempts: map[windowKey]int{}}
 }
 
-func (r *recordingPublisher) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
-	p := describe(events)
+func (r *recordingPublisher) Publish(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error {
+	all := events.Slice(0, events.Len())
+	p := describe(all)
 	p.deadLetters = len(deadLetters)
-	p.records = encodeRecords(events, deadLetters)
+	p.records = encodeRecords(all, deadLetters)
 	r.mu.Lock()
 	r.attempts[p.key()]++
 	attempt, fail, before, after := r.attempts[p.key()], r.fail, r.before, r.after

@@ -29,7 +29,7 @@ type Fetcher interface {
 // Publisher publishes one window's events and dead letters; a nil error means
 // Kafka acknowledged all of them. *producer.Producer implements it.
 type Publisher interface {
-	Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error
+	Publish(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error
 }
 
 // Store keeps the state of each stream of windows. *state.Dir implements it.
@@ -315,7 +315,7 @@ func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, cur s
 // publish sends out's events and dead letters and counts a failure, which
 // the caller retries.
 func (s *Scheduler) publish(ctx context.Context, skill string, w Window, out snapshot.Output) error {
-	err := s.deps.Publisher.Publish(ctx, out.Events, out.DeadLetters)
+	err := s.deps.Publisher.Publish(ctx, schema.EventSlice(out.Events), out.DeadLetters)
 	if err == nil {
 		return nil
 	}

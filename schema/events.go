@@ -204,3 +204,24 @@ type DeadLetter struct {
 	Raw      json.RawMessage `json:"raw"`
 	Producer Producer        `json:"producer"`
 }
+
+// Events is one window's events in publishing order, built a range at a
+// time: the events of a window of 100,000 rows take about 100 MB as values,
+// more than the rows they are made from, so a publisher asks for them a
+// chunk at a time and lets each chunk go once it is acknowledged.
+type Events interface {
+	// Len is the number of events.
+	Len() int
+	// Slice returns the events [from, to), 0 <= from <= to <= Len(), in
+	// publishing order. Asking for the same range twice gives equal events.
+	Slice(from, to int) []Event
+}
+
+// EventSlice is Events already built.
+type EventSlice []Event
+
+// Len is the number of events.
+func (s EventSlice) Len() int { return len(s) }
+
+// Slice returns s[from:to].
+func (s EventSlice) Slice(from, to int) []Event { return s[from:to] }

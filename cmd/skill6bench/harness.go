@@ -248,20 +248,20 @@ type timedPublisher struct {
 	rec  *recorder
 }
 
-func (p timedPublisher) Publish(ctx context.Context, events []schema.Event, deadLetters []schema.DeadLetter) error {
+func (p timedPublisher) Publish(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error {
 	began := time.Now()
 	err := p.next.Publish(ctx, events, deadLetters)
 	ended := time.Now()
-	if len(events) == 0 {
+	if events.Len() == 0 {
 		return err
 	}
-	start := events[0].Head().WindowStart
+	start := events.Slice(0, 1)[0].Head().WindowStart
 	p.rec.mu.Lock()
 	defer p.rec.mu.Unlock()
 	w := p.rec.window(start)
-	w.publishStart, w.acked, w.events = began, ended, len(events)
+	w.publishStart, w.acked, w.events = began, ended, events.Len()
 	if start.Equal(p.rec.keep) {
-		p.rec.kept = events
+		p.rec.kept = events.Slice(0, events.Len())
 	}
 	return err
 }
