@@ -67,7 +67,11 @@ func (p *Producer) Publish(ctx context.Context, events schema.Events, deadLetter
 	p.publishing.RLock()
 	defer p.publishing.RUnlock()
 	start := p.clock.Now()
-	dlq, out, err := p.prepare(events.Slice(0, events.Len()), deadLetters)
+	var all []schema.Event
+	if events != nil {
+		all = events.Slice(0, events.Len())
+	}
+	dlq, out, err := p.prepare(all, deadLetters)
 	if err != nil {
 		p.countFailure()
 		return err
