@@ -11,3 +11,7 @@ func EncodeAll(topic string, events []schema.Event) error {
 	_, errs := encodeAll(topic, events)
 	return errors.Join(errs...)
 }
+
+// WithChunkEvents makes Publish encode and send n events at a time, so that
+// tests cross chunk boundaries with small windows.
+func WithChunkEvents(n int) Option { return func(p *Producer) { p.chunkEvents = n } }

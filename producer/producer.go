@@ -36,6 +36,9 @@ type Producer struct {
 	log       zerolog.Logger
 	metrics   *metrics.Metrics
 	clock     clock.Clock
+	// chunkEvents is how many events Publish encodes and sends at a time
+	// (defaultChunkEvents; smaller in tests).
+	chunkEvents int
 	// publishing is held for reading by each Publish and for writing by
 	// Close, so that Close lets the publishes in progress finish (their
 	// watermarks included) before it closes the writer.
@@ -62,7 +65,7 @@ func New(cfg Config, opts ...Option) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{cfg: cfg, settings: s, log: zerolog.Nop(), clock: clock.Real{}}
+	p := &Producer{cfg: cfg, settings: s, log: zerolog.Nop(), clock: clock.Real{}, chunkEvents: defaultChunkEvents}
 	for _, o := range opts {
 		o(p)
 	}

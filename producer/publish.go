@@ -30,34 +30,34 @@ const (
 	serviceFirstDelay = 500 * time.Millisecond
 )
 
-// batch is messages for one topic and how many of them count under each
-// metric label once acknowledged: the event type, or the dead-letter reason
-// kind.
+// batch is messages for one topic, each with the metric label it counts
+// under once acknowledged: the event type, or the dead-letter reason kind.
 type batch struct {
 	topic  string
 	msgs   []kafka.Message
-	counts map[string]int
-	// watermarks is how many window_closed events end msgs.
-	watermarks int
+	labels []string
 }
 
 func (b *batch) add(m kafka.Message, label string) {
 	b.msgs = append(b.msgs, m)
-	b.counted(label)
+	b.labels = append(b.labels, label)
 }
 
-func (b *batch) counted(label string) {
-	if b.counts == nil {
-		b.counts = map[string]int{}
-	}
-	b.counts[label]++
-}
+// defaultChunkEvents is how many events Publish builds, encodes and sends at a
+// time. A window of 100,000 rows is about 200,000 events, 250 MB once
+// encoded: sent whole it would all be in memory until the last record is
+// acknowledged. 8,192 events (about 10 MB encoded) spread over the
+// partitions still fill kafka-go's batches, and the next chunk is encoded
+// while one is being sent (BENCHMARKS.md).
+const defaultChunkEvents = 8192
 
 // Publish sends one window's dead letters to the dead-letter topic, then its
 // events, in order, to the topic, and returns nil only when Kafka has
 // acknowledged every record (acks=all). An event too large for
 // KAFKA_BATCH_BYTES, or that cannot be encoded, goes to the dead-letter
-// topic with the reason instead, and the rest is published.
+// topic with the reason instead, and the rest is published. The events are
+// taken a chunk at a time: each chunk is let go once it is acknowledged. A
+// nil events publishes none.
 //
 // Any error means "do not checkpoint, publish again". A failure to publish
 // is a *PublishError that lists the records not acknowledged and why, and
@@ -67,96 +67,201 @@ func (p *Producer) Publish(ctx context.Context, events schema.Events, deadLetter
 	p.publishing.RLock()
 	defer p.publishing.RUnlock()
 	start := p.clock.Now()
-	var all []schema.Event
-	if events != nil {
-		all = events.Slice(0, events.Len())
+	if events == nil {
+		events = schema.EventSlice(nil)
 	}
-	dlq, out, err := p.prepare(all, deadLetters)
-	if err != nil {
-		p.countFailure()
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.WriteTimeout)
-	defer cancel()
-	records := len(dlq.msgs) + len(out.msgs)
-	// Dead letters first: a consumer that sees a window_closed counting
-	// rejected rows finds those rows in the dead-letter topic already.
-	if err := p.send(ctx, &dlq, records); err != nil {
-		p.countFailure()
-		return notSent(err, &out, "events not sent: the window's dead letters were not acknowledged")
-	}
-	// The window's watermarks (its trailing window_closed) go last, once
-	// every event before them is acknowledged: events of one window sit on
-	// several partitions, and a consumer that reads a window_closed must be
-	// able to count on the rest being stored already.
-	body, watermarks := splitWatermarks(&out)
-	if err := p.send(ctx, &body, records); err != nil {
-		p.countFailure()
-		return notSent(err, &watermarks, "window_closed not sent: the window's other events were not acknowledged")
-	}
-	if err := p.send(ctx, &watermarks, records); err != nil {
-		p.countFailure()
-		return err
-	}
-	p.countSuccess(&dlq, &out, p.clock.Now().Sub(start))
-	p.log.Debug().Int("events", len(out.msgs)).Int("dead_letters", len(dlq.msgs)).
-		Dur("duration", p.clock.Now().Sub(start)).Msg("published")
-	return nil
-}
-
-// prepare encodes the records, diverting the events that cannot be
-// published as they are to the dead-letter batch.
-func (p *Producer) prepare(events []schema.Event, deadLetters []schema.DeadLetter) (dlq, out batch, err error) {
-	dlq.topic, out.topic = p.settings.dlqTopic, p.cfg.Topic
+	dlq := batch{topic: p.settings.dlqTopic}
 	for _, d := range deadLetters {
 		m, err := p.encodeDeadLetter(d)
 		if err != nil {
-			return dlq, out, err
+			p.countFailure()
+			return err
 		}
 		dlq.add(m, reasonRejectedRow)
 	}
-	msgs, errs := encodeAll(out.topic, events)
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.WriteTimeout)
+	defer cancel()
+	w := windowSend{p: p, source: events, records: len(dlq.msgs) + events.Len(),
+		events: map[string]int{}, deadLetters: map[string]int{}}
+	// Dead letters first: a consumer that sees a window_closed counting
+	// rejected rows finds those rows in the dead-letter topic already.
+	if err := p.send(ctx, &dlq, w.records); err != nil {
+		p.countFailure()
+		return w.notSent(err, nil, 0, "events not sent: the window's dead letters were not acknowledged")
+	}
+	w.acked(&dlq)
+	if err := w.sendEvents(ctx); err != nil {
+		p.countFailure()
+		return err
+	}
+	took := p.clock.Now().Sub(start)
+	p.countSuccess(&w, took)
+	p.log.Debug().Int("events", events.Len()).Int("dead_letters", len(deadLetters)).
+		Dur("duration", took).Msg("published")
+	return nil
+}
+
+// windowSend is one Publish call's progress through its events.
+type windowSend struct {
+	p       *Producer
+	source  schema.Events
+	records int // records of the call, dead letters included
+	// Acknowledged records by event type, and dead letters by reason kind.
+	events, deadLetters map[string]int
+}
+
+// encodedChunk is events [from, to) encoded: the records for the topic and
+// the dead letters of the events that could not be published as they are.
+type encodedChunk struct {
+	from, to int
+	out, dlq batch
+	err      error // a dead letter that could not be encoded
+}
+
+// sendEvents encodes the events a chunk at a time, one chunk ahead of the
+// one being sent, and sends each chunk's dead letters then its events. The
+// window's trailing watermarks (its window_closed) go last, once every
+// event before them is acknowledged: events of one window sit on several
+// partitions, and a consumer that reads a window_closed must be able to
+// count on the rest being stored already.
+func (w *windowSend) sendEvents(ctx context.Context) error {
+	encodeCtx, stopEncoding := context.WithCancel(ctx)
+	chunks := make(chan encodedChunk, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.encodeChunks(encodeCtx, chunks) })
+	// The encoder reads the caller's events: it has stopped before Publish
+	// returns.
+	defer wg.Wait()
+	defer stopEncoding()
+	held := batch{topic: w.p.cfg.Topic}
+	for c := range chunks {
+		if c.err != nil {
+			return c.err
+		}
+		if err := w.p.send(ctx, &c.dlq, w.records); err != nil {
+			return w.notSent(err, &held, c.from, "events not sent: dead letters before them were not acknowledged")
+		}
+		w.acked(&c.dlq)
+		body := c.out
+		if len(held.msgs) > 0 {
+			body = batch{topic: held.topic, msgs: append(held.msgs, c.out.msgs...), labels: append(held.labels, c.out.labels...)}
+		}
+		body, held = splitWatermarks(body)
+		if err := w.p.send(ctx, &body, w.records); err != nil {
+			return w.notSent(err, &held, c.to, "events not sent: events before them were not acknowledged")
+		}
+		w.acked(&body)
+	}
+	if err := w.p.send(ctx, &held, w.records); err != nil {
+		return err
+	}
+	w.acked(&held)
+	return nil
+}
+
+// encodeChunks encodes the events a chunk at a time into chunks, which it
+// closes, until they are all encoded or ctx ends.
+func (w *windowSend) encodeChunks(ctx context.Context, chunks chan<- encodedChunk) {
+	defer close(chunks)
+	n := w.source.Len()
+	for from := 0; from < n; from += w.p.chunkEvents {
+		to := min(from+w.p.chunkEvents, n)
+		c := w.p.encodeChunk(w.source.Slice(from, to))
+		c.from, c.to = from, to
+		select {
+		case chunks <- c:
+		case <-ctx.Done():
+			return
+		}
+		if c.err != nil {
+			return
+		}
+	}
+}
+
+// encodeChunk encodes events, diverting the ones that cannot be published
+// as they are to the chunk's dead letters.
+func (p *Producer) encodeChunk(events []schema.Event) encodedChunk {
+	c := encodedChunk{out: batch{topic: p.cfg.Topic}, dlq: batch{topic: p.settings.dlqTopic}}
+	msgs, errs := encodeAll(c.out.topic, events)
 	// The events that stay are moved down over the diverted ones, in
-	// place: a large window is not copied again.
+	// place: a chunk is not copied again.
 	kept := 0
 	for i, e := range events {
+		kind, reason, size := "", "", int64(0)
 		if errs[i] != nil {
-			d, err := p.divert(e, reasonUnencodable, fmt.Sprintf("unencodable event: %v", errs[i]), 0)
-			if err != nil {
-				return dlq, out, err
-			}
-			dlq.add(d, reasonUnencodable)
-			continue
-		}
-		if size := messageSize(&msgs[i]); size > p.cfg.BatchBytes {
+			kind, reason = reasonUnencodable, fmt.Sprintf("unencodable event: %v", errs[i])
+		} else if size = messageSize(&msgs[i]); size > p.cfg.BatchBytes {
 			// kafka-go would fail the whole call, before sending anything,
 			// for one message over BatchBytes.
-			reason := fmt.Sprintf("oversized event: %d bytes, over KAFKA_BATCH_BYTES=%d", size, p.cfg.BatchBytes)
-			d, err := p.divert(e, reasonOversized, reason, size)
+			kind, reason = reasonOversized, fmt.Sprintf("oversized event: %d bytes, over KAFKA_BATCH_BYTES=%d", size, p.cfg.BatchBytes)
+		}
+		if kind != "" {
+			d, err := p.divert(e, kind, reason, size)
 			if err != nil {
-				return dlq, out, err
+				c.err = err
+				return c
 			}
-			dlq.add(d, reasonOversized)
+			c.dlq.add(d, kind)
 			continue
 		}
 		msgs[kept] = msgs[i]
 		kept++
-		out.counted(e.Head().EventType)
-		if e.Head().EventType == schema.TypeWindowClosed {
-			out.watermarks++
-		} else {
-			out.watermarks = 0
+		c.out.labels = append(c.out.labels, e.Head().EventType)
+	}
+	c.out.msgs = msgs[:kept]
+	return c
+}
+
+// acked counts b's records as acknowledged.
+func (w *windowSend) acked(b *batch) {
+	counts := w.deadLetters
+	if b.topic == w.p.cfg.Topic {
+		counts = w.events
+	}
+	for _, label := range b.labels {
+		counts[label]++
+	}
+}
+
+// notSent adds to err, the PublishError of a batch that failed, the records
+// that were not sent because of it, with why: the held watermarks, then the
+// events from index from on.
+func (w *windowSend) notSent(err error, held *batch, from int, why string) error {
+	var pe *PublishError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	cause := errors.New(why)
+	added := false
+	if held != nil {
+		for i := range held.msgs {
+			pe.Failures = append(pe.Failures, failure(&held.msgs[i], cause))
+			added = true
 		}
 	}
-	out.msgs = msgs[:kept]
-	return dlq, out, nil
+	n := w.source.Len()
+	for at := from; at < n; at += w.p.chunkEvents {
+		for _, e := range w.source.Slice(at, min(at+w.p.chunkEvents, n)) {
+			pe.Failures = append(pe.Failures, Failure{Topic: w.p.cfg.Topic, Key: e.Key(), ID: e.Head().EventID, Err: cause})
+			added = true
+		}
+	}
+	if added {
+		pe.Causes = append(pe.Causes, cause)
+	}
+	return pe
 }
 
 // splitWatermarks splits b into its events and the window_closed events
 // that end it.
-func splitWatermarks(b *batch) (events, watermarks batch) {
-	n := len(b.msgs) - b.watermarks
-	return batch{topic: b.topic, msgs: b.msgs[:n]}, batch{topic: b.topic, msgs: b.msgs[n:]}
+func splitWatermarks(b batch) (events, watermarks batch) {
+	n := len(b.msgs)
+	for n > 0 && b.labels[n-1] == schema.TypeWindowClosed {
+		n--
+	}
+	return batch{topic: b.topic, msgs: b.msgs[:n], labels: b.labels[:n]},
+		batch{topic: b.topic, msgs: b.msgs[n:], labels: b.labels[n:]}
 }
 
 // eventsPerEncoder is the least work worth a goroutine of its own.
@@ -363,21 +468,6 @@ func (p *Producer) failures(ctx context.Context, topic string, msgs []kafka.Mess
 	return pe, first, false
 }
 
-// notSent adds to the PublishError of an earlier batch the records that
-// were not sent because of it, with why.
-func notSent(err error, events *batch, why string) error {
-	var pe *PublishError
-	if len(events.msgs) == 0 || !errors.As(err, &pe) {
-		return err
-	}
-	cause := errors.New(why)
-	pe.Causes = append(pe.Causes, cause)
-	for i := range events.msgs {
-		pe.Failures = append(pe.Failures, failure(&events.msgs[i], cause))
-	}
-	return pe
-}
-
 func (p *Producer) outcomeUnknown(topic string, msgs []kafka.Message, records int, ctxErr error) *PublishError {
 	cause := fmt.Errorf("%w: %w before Kafka acknowledged every record of topic %q; some may be stored, publish them again",
 		ErrOutcomeUnknown, ctxErr, topic)
@@ -407,15 +497,15 @@ func allRetriable(causes []error, wholeCall bool) bool {
 	return len(causes) > 0
 }
 
-func (p *Producer) countSuccess(dlq, out *batch, took time.Duration) {
+func (p *Producer) countSuccess(w *windowSend, took time.Duration) {
 	if p.metrics == nil {
 		return
 	}
 	p.metrics.PublishSeconds.Observe(took.Seconds())
-	for reason, n := range dlq.counts {
+	for reason, n := range w.deadLetters {
 		p.metrics.DeadLetters.WithLabelValues(reason).Add(float64(n))
 	}
-	for eventType, n := range out.counts {
+	for eventType, n := range w.events {
 		p.metrics.Events.WithLabelValues(eventType).Add(float64(n))
 	}
 }

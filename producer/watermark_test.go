@@ -17,45 +17,23 @@ import (
 // on several partitions, and the watermark must not be stored before them.
 func TestWindowClosedIsSentAfterTheEventsAreAcknowledged(t *testing.T) {
 	c := newCluster(t)
-	var mu sync.Mutex
-	var requests [][]string // the keys of each produce request to the topic, in arrival order
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		var keys []string
-		for _, tp := range req.(*kmsg.ProduceRequest).Topics {
-			if tp.Topic != topic {
-				continue
-			}
-			for _, p := range tp.Partitions {
-				var batch kmsg.RecordBatch
-				if err := batch.ReadFrom(p.Records); err != nil {
-					t.Errorf("decode record batch: %v", err)
-					continue
-				}
-				records, err := kfake.BatchRecords(batch)
-				if err != nil {
-					t.Errorf("decode records: %v", err)
-				}
-				for _, r := range records {
-					keys = append(keys, string(r.Key))
-				}
-			}
-		}
-		if len(keys) > 0 {
-			mu.Lock()
-			requests = append(requests, keys)
-			mu.Unlock()
-		}
-		return nil, nil, false
-	})
+	requests := recordProduceRequests(t, c)
 	p := newProducer(t, testConfig(c))
 	events := window(0, 200)
 	if err := p.Publish(context.Background(), schema.EventSlice(events), nil); err != nil {
 		t.Fatal(err)
 	}
 	closedKey := events[len(events)-1].Key()
-	mu.Lock()
-	defer mu.Unlock()
+	checkWatermarkLast(t, requests(), closedKey)
+	if got := storedCount(c, topic); got != int64(len(events)) {
+		t.Errorf("stored %d records, want %d", got, len(events))
+	}
+}
+
+// checkWatermarkLast fails unless the last produce request carries only the
+// window_closed (closedKey) and no earlier request carries it.
+func checkWatermarkLast(t *testing.T, requests [][]string, closedKey string) {
+	t.Helper()
 	if len(requests) < 2 {
 		t.Fatalf("%d produce requests, want the events and then the window_closed", len(requests))
 	}
@@ -70,7 +48,50 @@ func TestWindowClosedIsSentAfterTheEventsAreAcknowledged(t *testing.T) {
 			}
 		}
 	}
-	if got := storedCount(c, topic); got != int64(len(events)) {
-		t.Errorf("stored %d records, want %d", got, len(events))
+}
+
+// recordProduceRequests records the keys of each produce request to topic,
+// in arrival order; the function returns them so far.
+func recordProduceRequests(t *testing.T, c *kfake.Cluster) func() [][]string {
+	var mu sync.Mutex
+	var requests [][]string
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if keys := produceKeys(t, req.(*kmsg.ProduceRequest)); len(keys) > 0 {
+			mu.Lock()
+			requests = append(requests, keys)
+			mu.Unlock()
+		}
+		return nil, nil, false
+	})
+	return func() [][]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([][]string(nil), requests...)
 	}
+}
+
+// produceKeys returns the keys of the records req carries for topic.
+func produceKeys(t *testing.T, req *kmsg.ProduceRequest) []string {
+	var keys []string
+	for _, tp := range req.Topics {
+		if tp.Topic != topic {
+			continue
+		}
+		for _, p := range tp.Partitions {
+			var batch kmsg.RecordBatch
+			if err := batch.ReadFrom(p.Records); err != nil {
+				t.Errorf("decode record batch: %v", err)
+				continue
+			}
+			records, err := kfake.BatchRecords(batch)
+			if err != nil {
+				t.Errorf("decode records: %v", err)
+			}
+			for _, r := range records {
+				keys = append(keys, string(r.Key))
+			}
+		}
+	}
+	return keys
 }
