@@ -15,3 +15,6 @@ func EncodeAll(topic string, events []schema.Event) error {
 // WithChunkEvents makes Publish encode and send n events at a time, so that
 // tests cross chunk boundaries with small windows.
 func WithChunkEvents(n int) Option { return func(p *Producer) { p.chunkEvents = n } }
+
+// ChunksInFlight is how many chunks Publish sends at once.
+const ChunksInFlight = chunksInFlight

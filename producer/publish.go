@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,7 +88,7 @@ func (p *Producer) Publish(ctx context.Context, events schema.Events, deadLetter
 	// rejected rows finds those rows in the dead-letter topic already.
 	if err := p.send(ctx, &dlq, w.records); err != nil {
 		p.countFailure()
-		return w.notSent(err, nil, 0, "events not sent: the window's dead letters were not acknowledged")
+		return w.failed([]chunkFailure{{err: err}}, &batch{}, 0, "events not sent: the window's dead letters were not acknowledged")
 	}
 	w.acked(&dlq)
 	if err := w.sendEvents(ctx); err != nil {
@@ -105,7 +106,8 @@ func (p *Producer) Publish(ctx context.Context, events schema.Events, deadLetter
 type windowSend struct {
 	p       *Producer
 	source  schema.Events
-	records int // records of the call, dead letters included
+	records int        // records of the call, dead letters included
+	mu      sync.Mutex // chunks are acknowledged concurrently
 	// Acknowledged records by event type, and dead letters by reason kind.
 	events, deadLetters map[string]int
 }
@@ -118,45 +120,139 @@ type encodedChunk struct {
 	err      error // a dead letter that could not be encoded
 }
 
+// chunksInFlight is how many chunks are being sent at once. kafka-go
+// sends one request at a time per partition, and a chunk ends in part-full
+// batches: with a single chunk in flight every partition would wait at each
+// chunk's end (Publish took twice the ceiling's time, BENCHMARKS.md). Keys
+// are unique within a window, so chunks of one window can be stored in any
+// order.
+const chunksInFlight = 2
+
 // sendEvents encodes the events a chunk at a time, one chunk ahead of the
-// one being sent, and sends each chunk's dead letters then its events. The
+// ones being sent, and sends each chunk's dead letters then its events. The
 // window's trailing watermarks (its window_closed) go last, once every
 // event before them is acknowledged: events of one window sit on several
 // partitions, and a consumer that reads a window_closed must be able to
-// count on the rest being stored already.
+// count on the rest being stored already. After a failure no further chunk
+// is started; the chunks in flight finish.
 func (w *windowSend) sendEvents(ctx context.Context) error {
 	encodeCtx, stopEncoding := context.WithCancel(ctx)
 	chunks := make(chan encodedChunk, 1)
-	var wg sync.WaitGroup
-	wg.Go(func() { w.encodeChunks(encodeCtx, chunks) })
+	var encoder sync.WaitGroup
+	encoder.Go(func() { w.encodeChunks(encodeCtx, chunks) })
 	// The encoder reads the caller's events: it has stopped before Publish
 	// returns.
-	defer wg.Wait()
+	defer encoder.Wait()
 	defer stopEncoding()
-	held := batch{topic: w.p.cfg.Topic}
+
+	var (
+		senders  sync.WaitGroup
+		slots    = make(chan struct{}, chunksInFlight)
+		mu       sync.Mutex
+		failures []chunkFailure
+		held     batch // the trailing watermarks
+	)
+	// unstarted is where the events no sender took begin.
+	unstarted := 0
 	for c := range chunks {
+		mu.Lock()
 		if c.err != nil {
-			return c.err
+			failures = append(failures, chunkFailure{from: c.from, err: c.err})
 		}
-		if err := w.p.send(ctx, &c.dlq, w.records); err != nil {
-			return w.notSent(err, &held, c.from, "events not sent: dead letters before them were not acknowledged")
+		failed := len(failures) > 0
+		mu.Unlock()
+		if failed {
+			break
 		}
-		w.acked(&c.dlq)
-		body := c.out
-		if len(held.msgs) > 0 {
-			body = batch{topic: held.topic, msgs: append(held.msgs, c.out.msgs...), labels: append(held.labels, c.out.labels...)}
+		unstarted = c.to
+		if c.to == w.source.Len() {
+			c.out, held = splitWatermarks(c.out)
 		}
-		body, held = splitWatermarks(body)
-		if err := w.p.send(ctx, &body, w.records); err != nil {
-			return w.notSent(err, &held, c.to, "events not sent: events before them were not acknowledged")
-		}
-		w.acked(&body)
+		slots <- struct{}{}
+		senders.Go(func() {
+			defer func() { <-slots }()
+			if err := w.sendChunk(ctx, &c); err != nil {
+				mu.Lock()
+				failures = append(failures, chunkFailure{from: c.from, err: err})
+				mu.Unlock()
+			}
+		})
+	}
+	senders.Wait()
+	if len(failures) == 0 && unstarted < w.source.Len() {
+		// ctx ended while the encoder was between chunks.
+		failures = append(failures, chunkFailure{from: unstarted, err: w.p.outcomeUnknown(w.p.cfg.Topic, nil, w.records, ctx.Err())})
+	}
+	if len(failures) > 0 {
+		stopEncoding()
+		return w.failed(failures, &held, unstarted, "events not sent: events before them were not acknowledged")
 	}
 	if err := w.p.send(ctx, &held, w.records); err != nil {
 		return err
 	}
 	w.acked(&held)
 	return nil
+}
+
+// chunkFailure is why the chunk of events starting at from failed.
+type chunkFailure struct {
+	from int
+	err  error
+}
+
+// sendChunk sends c's dead letters, then its events.
+func (w *windowSend) sendChunk(ctx context.Context, c *encodedChunk) error {
+	if err := w.p.send(ctx, &c.dlq, w.records); err != nil {
+		return w.notSent(err, &c.out, "events not sent: the dead letters before them were not acknowledged")
+	}
+	w.acked(&c.dlq)
+	if err := w.p.send(ctx, &c.out, w.records); err != nil {
+		return err
+	}
+	w.acked(&c.out)
+	return nil
+}
+
+// failed merges the failures of the chunks, in the window's order, and adds
+// the records never sent because of them: the events from unstarted on and
+// the held watermarks.
+func (w *windowSend) failed(failures []chunkFailure, held *batch, unstarted int, why string) error {
+	slices.SortFunc(failures, func(a, b chunkFailure) int { return a.from - b.from })
+	var pe *PublishError
+	if !errors.As(failures[0].err, &pe) {
+		return failures[0].err
+	}
+	known := map[string]bool{}
+	for _, c := range pe.Causes {
+		known[c.Error()] = true
+	}
+	for _, f := range failures[1:] {
+		var more *PublishError
+		if !errors.As(f.err, &more) {
+			return f.err
+		}
+		pe.Failures = append(pe.Failures, more.Failures...)
+		for _, c := range more.Causes {
+			if !known[c.Error()] {
+				known[c.Error()] = true
+				pe.Causes = append(pe.Causes, c)
+			}
+		}
+	}
+	cause := errors.New(why)
+	n := w.source.Len()
+	for at := unstarted; at < n; at += w.p.chunkEvents {
+		for _, e := range w.source.Slice(at, min(at+w.p.chunkEvents, n)) {
+			pe.Failures = append(pe.Failures, Failure{Topic: w.p.cfg.Topic, Key: e.Key(), ID: e.Head().EventID, Err: cause})
+		}
+	}
+	for i := range held.msgs {
+		pe.Failures = append(pe.Failures, failure(&held.msgs[i], cause))
+	}
+	if unstarted < n || len(held.msgs) > 0 {
+		pe.Causes = append(pe.Causes, cause)
+	}
+	return pe
 }
 
 // encodeChunks encodes the events a chunk at a time into chunks, which it
@@ -215,6 +311,8 @@ func (p *Producer) encodeChunk(events []schema.Event) encodedChunk {
 
 // acked counts b's records as acknowledged.
 func (w *windowSend) acked(b *batch) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	counts := w.deadLetters
 	if b.topic == w.p.cfg.Topic {
 		counts = w.events
@@ -224,31 +322,17 @@ func (w *windowSend) acked(b *batch) {
 	}
 }
 
-// notSent adds to err, the PublishError of a batch that failed, the records
-// that were not sent because of it, with why: the held watermarks, then the
-// events from index from on.
-func (w *windowSend) notSent(err error, held *batch, from int, why string) error {
+// notSent adds to err, the PublishError of a batch that failed, the
+// records of b, not sent because of it, with why.
+func (w *windowSend) notSent(err error, b *batch, why string) error {
 	var pe *PublishError
-	if !errors.As(err, &pe) {
+	if len(b.msgs) == 0 || !errors.As(err, &pe) {
 		return err
 	}
 	cause := errors.New(why)
-	added := false
-	if held != nil {
-		for i := range held.msgs {
-			pe.Failures = append(pe.Failures, failure(&held.msgs[i], cause))
-			added = true
-		}
-	}
-	n := w.source.Len()
-	for at := from; at < n; at += w.p.chunkEvents {
-		for _, e := range w.source.Slice(at, min(at+w.p.chunkEvents, n)) {
-			pe.Failures = append(pe.Failures, Failure{Topic: w.p.cfg.Topic, Key: e.Key(), ID: e.Head().EventID, Err: cause})
-			added = true
-		}
-	}
-	if added {
-		pe.Causes = append(pe.Causes, cause)
+	pe.Causes = append(pe.Causes, cause)
+	for i := range b.msgs {
+		pe.Failures = append(pe.Failures, failure(&b.msgs[i], cause))
 	}
 	return pe
 }
