@@ -54,7 +54,7 @@ func (s *synthetic) window(i int, fetchedLate time.Duration, rejected ...fetch.R
 		d := d
 		recs = append(recs, consume.Record{Key: string(m.Key), Value: m.Value, DeadLetter: &d})
 	}
-	for _, e := range out.Events {
+	for _, e := range out.Events.All() {
 		m, err := schema.Encode(e)
 		if err != nil {
 			s.t.Fatal(err)
@@ -226,7 +226,7 @@ func TestCheckpointBeforePublishLosesAWindowAndTheCheckerSaysSo(t *testing.T) {
 						}
 					}
 					publish := func() {
-						if err := prod.Publish(ctx, schema.EventSlice(out.Events), out.DeadLetters); err != nil {
+						if err := prod.Publish(ctx, out.Events, out.DeadLetters); err != nil {
 							t.Fatal(err)
 						}
 					}

@@ -297,7 +297,7 @@ func (s *Scheduler) commitRevision(ctx context.Context, wlog zerolog.Logger, ls 
 		return err
 	}
 	ls.revision = nil
-	wlog.Info().Int("revision", r.out.Snapshot.Revision).Int("events", len(r.out.Events)).Msg("published a revision: the window's data changed since it was published")
+	wlog.Info().Int("revision", r.out.Snapshot.Revision).Int("events", r.out.Events.Len()).Msg("published a revision: the window's data changed since it was published")
 	return nil
 }
 
@@ -332,7 +332,7 @@ func (s *Scheduler) resumeRevision(ls *liveSkill) {
 // logPublished logs one published window at level, saying whether its state
 // was committed.
 func logPublished(event *zerolog.Event, out snapshot.Output, previousKnown, committed bool) {
-	event.Int("rows", len(out.Snapshot.Rows)).Int("events", len(out.Events)).
+	event.Int("rows", len(out.Snapshot.Rows)).Int("events", out.Events.Len()).
 		Int("dead_letters", len(out.DeadLetters)).Bool("previous_window_known", previousKnown).
 		Bool("committed", committed).Msg("window published")
 }

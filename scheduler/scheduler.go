@@ -315,7 +315,7 @@ func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, cur s
 // publish sends out's events and dead letters and counts a failure, which
 // the caller retries.
 func (s *Scheduler) publish(ctx context.Context, skill string, w Window, out snapshot.Output) error {
-	err := s.deps.Publisher.Publish(ctx, schema.EventSlice(out.Events), out.DeadLetters)
+	err := s.deps.Publisher.Publish(ctx, out.Events, out.DeadLetters)
 	if err == nil {
 		return nil
 	}

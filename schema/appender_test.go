@@ -58,7 +58,7 @@ func TestAppenderMatchesEncodingJSON(t *testing.T) {
 	var prev *snapshot.Snapshot
 	for range 20 {
 		out := snapshot.Diff(prev, randomWindow(r, start, hasher))
-		for _, e := range out.Events {
+		for _, e := range out.Events.All() {
 			same(e)
 		}
 		prev = &out.Snapshot

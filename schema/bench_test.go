@@ -30,7 +30,7 @@ func BenchmarkEncode(b *testing.B) {
 			FetchedAt: e.FetchedAt, Producer: e.Producer, Report: fetch.Report{Rows: rows}}
 	}
 	prev := snapshot.Diff(nil, window(rowsFrom(0))).Snapshot
-	events := snapshot.Diff(&prev, window(rowsFrom(30_000))).Events
+	events := snapshot.Diff(&prev, window(rowsFrom(30_000))).Events.All()
 	encoders := []struct {
 		name   string
 		encode func(schema.Event) ([]byte, error)

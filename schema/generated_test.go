@@ -97,7 +97,7 @@ func TestGeneratedEventsValidate(t *testing.T) {
 	seen := map[string]int{}
 	check := func(out snapshot.Output) {
 		t.Helper()
-		for _, e := range out.Events {
+		for _, e := range out.Events.All() {
 			m, err := schema.Encode(e)
 			if err != nil {
 				t.Fatalf("encode: %v", err)

@@ -48,22 +48,21 @@ func (b *build) envelope(eventType, id string) schema.Envelope {
 // per DNIS) and returns, in publishing order, a dnis_window for each row
 // that classify keeps, with the change it gives (prev is nil for a DNIS
 // absent from base), then a dnis_gone for each DNIS of base absent from the
-// rows; the DNIS found in both; and the number of dnis_gone. The events
-// slice has room for the window_closed.
+// rows; and the DNIS found in both. The window_closed is left to the caller.
 //
-// A first pass counts and computes the ids of the dnis_window events,
-// reading the rows in order; the second builds the events, each allocated
-// once at its exact size: a window of 100,000 rows is not grown, copied,
-// over-allocated or read twice. keptHint is how many rows classify is
+// The events are planned here and built by Events.Slice. A first pass
+// counts and computes the ids of the dnis_window events, reading the rows in
+// order; the second writes the plan and the ids of the dnis_gone, each
+// allocated once at its exact size. keptHint is how many rows classify is
 // expected to keep (all of them in a diff), to size the ids' buffer.
-func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, keptHint int, classify func(cur, prev *schema.Metrics) (schema.Change, bool)) (events []schema.Event, both []string, gone int) {
+func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, keptHint int, classify func(cur, prev *schema.Metrics) (change, bool)) (events Events, both []string) {
 	rows := b.prepared.rows
 	baseKey := func(j int) string { return base[j].DNIS }
 	windowIDs := b.idAppender(schema.TypeDNISWindow)
 	var windowIDBuf strings.Builder
 	windowIDBuf.Grow(keptHint * schema.EventIDLength)
 	var id [schema.EventIDLength]byte
-	var kept, withPrevious, matched int
+	var kept, gone, matched int
 	join(rows, len(base), baseKey, func(i, j int) {
 		var prev *schema.Metrics
 		if j >= 0 {
@@ -72,70 +71,39 @@ func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, keptHint int, c
 		}
 		if _, keep := classify(&rows[i].Metrics, prev); keep {
 			kept++
-			if prev != nil {
-				withPrevious++
-			}
 			windowIDBuf.Write(windowIDs.Append(id[:0], rows[i].DNIS))
 		}
 	}, func(int) { gone++ })
-	windowEventIDs := windowIDBuf.String()
 
-	events = make([]schema.Event, 0, kept+gone+1)
-	windows := make([]schema.DNISWindow, kept)
-	deltas := make([]schema.Metrics, withPrevious)
-	gones := make([]schema.DNISGone, gone)
+	events = Events{
+		env:           b.env,
+		hashed:        b.cur.Hasher.Enabled(),
+		previousKnown: previousKnown,
+		rows:          rows,
+		sources:       b.prepared.sources,
+		base:          base,
+		windows:       make([]windowStep, 0, kept),
+		windowIDs:     windowIDBuf.String(),
+		gone:          make([]int32, 0, gone),
+	}
 	both = make([]string, 0, matched)
-	hashed := b.cur.Hasher.Enabled()
 	goneIDs := b.idAppender(schema.TypeDNISGone)
 	goneIDBuf := make([]byte, 0, gone*schema.EventIDLength)
-	var nextDelta, nextGone int
 	join(rows, len(base), baseKey, func(i, j int) {
 		var prev *schema.Metrics
 		if j >= 0 {
 			prev = &base[j].Metrics
 			both = append(both, rows[i].DNIS)
 		}
-		change, keep := classify(&rows[i].Metrics, prev)
-		if !keep {
-			return
+		if change, keep := classify(&rows[i].Metrics, prev); keep {
+			events.windows = append(events.windows, windowStep{row: int32(i), base: int32(j), change: change})
 		}
-		// Field by field: the slab is zero already, and a composite literal
-		// would build each 400-byte event aside and copy it.
-		k := len(events)
-		w := &windows[k]
-		w.Envelope = b.env
-		w.EventID = idAt(windowEventIDs, k)
-		w.EventType = schema.TypeDNISWindow
-		w.DNIS = rows[i].DNIS
-		w.DNISHashed = hashed
-		w.Change = change
-		w.SourceRows = b.prepared.sourceRows(i)
-		w.Metrics = rows[i].Metrics
-		w.PreviousWindowKnown = previousKnown
-		if prev != nil {
-			w.Previous = prev
-			d := &deltas[nextDelta]
-			nextDelta++
-			*d = delta(rows[i].Metrics, *prev)
-			w.Delta = d
-		}
-		events = append(events, w)
 	}, func(j int) {
-		gones[nextGone] = schema.DNISGone{
-			Envelope:   b.envelope(schema.TypeDNISGone, ""),
-			DNIS:       base[j].DNIS,
-			DNISHashed: hashed,
-			Previous:   base[j].Metrics,
-		}
+		events.gone = append(events.gone, int32(j))
 		goneIDBuf = goneIDs.Append(goneIDBuf, base[j].DNIS)
-		nextGone++
 	})
-	goneEventIDs := string(goneIDBuf)
-	for k := range gones {
-		gones[k].EventID = idAt(goneEventIDs, k)
-		events = append(events, &gones[k])
-	}
-	return events, both, gone
+	events.goneIDs = string(goneIDBuf)
+	return events, both
 }
 
 func (b *build) idAppender(eventType string) *schema.IDAppender {
@@ -195,13 +163,6 @@ type prepared struct {
 	sources []int32 // response rows behind each row; nil when all are 1
 	merged  int     // rows merged into another row of the same DNIS
 	dead    []schema.DeadLetter
-}
-
-func (p *prepared) sourceRows(i int) int {
-	if p.sources == nil {
-		return 1
-	}
-	return int(p.sources[i])
 }
 
 // rawWithheld is added to the reason of a rejected row whose raw JSON could

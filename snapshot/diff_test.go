@@ -145,10 +145,11 @@ func TestDiff(t *testing.T) {
 				c.report(&c.cur.Report)
 			}
 			out := snapshot.Diff(c.prev, c.cur)
-			if got := summary(out.Events); !slices.Equal(got, c.want) {
+			events := out.Events.All()
+			if got := summary(events); !slices.Equal(got, c.want) {
 				t.Errorf("events:\n got %q\nwant %q", got, c.want)
 			}
-			closed := out.Events[len(out.Events)-1].(*schema.WindowClosed)
+			closed := events[len(events)-1].(*schema.WindowClosed)
 			if len(out.DeadLetters) != closed.RejectedRows {
 				t.Errorf("%d dead letters, window_closed says %d rejected", len(out.DeadLetters), closed.RejectedRows)
 			}
@@ -164,7 +165,7 @@ func TestDiffPreviousAndDelta(t *testing.T) {
 	prev := schema.Metrics{InboundCalls: schema.IntOf(1), AnswerCalls: schema.IntOf(1), ServiceLevel10sPct: schema.FloatOf(28.8), ASASeconds: schema.FloatOf(3)}
 	cur := schema.Metrics{InboundCalls: schema.IntOf(4), AnswerCalls: schema.IntOf(1), ServiceLevel10sPct: schema.FloatOf(28.81), ATASeconds: schema.FloatOf(9)}
 	out := snapshot.Diff(previousSnapshot(row("A", prev)), window(row("A", cur)))
-	w := out.Events[0].(*schema.DNISWindow)
+	w := out.Events.All()[0].(*schema.DNISWindow)
 	if w.Previous == nil || *w.Previous != prev {
 		t.Errorf("previous = %+v, want %+v", w.Previous, prev)
 	}
@@ -191,7 +192,7 @@ func TestDiffTotalsAreCallWeighted(t *testing.T) {
 		row("D", schema.Metrics{ServiceLevel20sPct: schema.FloatOf(0), AnswerCalls: schema.IntOf(1)}),
 	}
 	out := snapshot.Diff(nil, window(rows...))
-	got := out.Events[len(out.Events)-1].(*schema.WindowClosed).Totals
+	got := out.Events.Slice(out.Events.Len()-1, out.Events.Len())[0].(*schema.WindowClosed).Totals
 	want := schema.Totals{
 		InboundCalls:       4,
 		AnswerCalls:        4,
@@ -212,7 +213,7 @@ func TestDiffMergesDuplicateDNIS(t *testing.T) {
 	second := schema.Metrics{InboundCalls: schema.IntOf(1), AnswerCalls: schema.IntOf(0), AbandonCalls: schema.IntOf(1),
 		ServiceLevel20sPct: schema.FloatOf(0), AbandonPct: schema.FloatOf(100), ATASeconds: schema.FloatOf(50)}
 	out := snapshot.Diff(nil, window(row("A", first), row("B", calls(1, 1, 100, 1)), row("A", second)))
-	w := out.Events[0].(*schema.DNISWindow)
+	w := out.Events.All()[0].(*schema.DNISWindow)
 	want := schema.Metrics{
 		InboundCalls:       schema.IntOf(4),
 		AnswerCalls:        schema.IntOf(3),
@@ -274,22 +275,22 @@ func TestDiffPseudonymizes(t *testing.T) {
 	out := snapshot.Diff(&prev, cur)
 
 	pseudonym := hasher.Hash(number)
-	if got := summary(out.Events); !slices.Equal(got[:1], []string{"window r0 " + pseudonym + " changed"}) {
+	if got := summary(out.Events.All()); !slices.Equal(got[:1], []string{"window r0 " + pseudonym + " changed"}) {
 		t.Errorf("events %q", got)
 	}
-	w := out.Events[0].(*schema.DNISWindow)
+	w := out.Events.All()[0].(*schema.DNISWindow)
 	if !w.DNISHashed || w.Key() != "0032:12:"+pseudonym ||
 		w.EventID != schema.EventID(schema.TypeDNISWindow, "0032", "12", pseudonym, windowStart, 0) {
 		t.Errorf("event not pseudonymized everywhere: %+v", w)
 	}
-	if !out.Events[1].(*schema.DNISGone).DNISHashed {
+	if !out.Events.All()[1].(*schema.DNISGone).DNISHashed {
 		t.Error("dnis_gone does not say it is hashed")
 	}
 	if out.Snapshot.DNISKeyID != hasher.KeyID() {
 		t.Error("the snapshot does not record the key id")
 	}
 	var all bytes.Buffer
-	for _, e := range out.Events {
+	for _, e := range out.Events.All() {
 		m, err := schema.Encode(e)
 		if err != nil {
 			t.Fatal(err)
@@ -343,7 +344,7 @@ func TestDiffIsDeterministic(t *testing.T) {
 	prev := previousSnapshot(rows[50:150]...)
 	encodeAll := func(rows []fetch.Row) []byte {
 		var b bytes.Buffer
-		for _, e := range snapshot.Diff(prev, window(rows...)).Events {
+		for _, e := range snapshot.Diff(prev, window(rows...)).Events.All() {
 			m, err := schema.Encode(e)
 			if err != nil {
 				t.Fatal(err)
@@ -359,7 +360,7 @@ func TestDiffIsDeterministic(t *testing.T) {
 		t.Error("the order of the response's rows changed the events")
 	}
 	ids := map[string]bool{}
-	for _, e := range snapshot.Diff(prev, window(rows...)).Events {
+	for _, e := range snapshot.Diff(prev, window(rows...)).Events.All() {
 		h := e.Head()
 		if ids[h.EventID] {
 			t.Errorf("id %s used twice", h.EventID)
@@ -380,7 +381,7 @@ func TestDiffIsDeterministic(t *testing.T) {
 
 func TestDiffEnvelope(t *testing.T) {
 	out := snapshot.Diff(previousSnapshot(row("B", calls(1, 1, 1, 1))), window(row("A", calls(1, 1, 1, 1))))
-	for _, e := range out.Events {
+	for _, e := range out.Events.All() {
 		h := e.Head()
 		if h.Operation != "0032" || h.SkillID != "12" || h.Revision != 0 || h.SchemaVersion != schema.Version ||
 			h.Producer != (schema.Producer{Name: "skill6pub", Version: "test"}) || !h.WindowStart.Equal(windowStart) {
@@ -397,7 +398,7 @@ func TestDiffEnvelope(t *testing.T) {
 			}
 		}
 	}
-	closed := out.Events[2].(*schema.WindowClosed)
+	closed := out.Events.All()[2].(*schema.WindowClosed)
 	if !strings.Contains(mustEncode(t, closed), `"previous_window_start":"2025-03-09T09:55:00-05:00"`) {
 		t.Errorf("previous_window_start: %s", mustEncode(t, closed))
 	}
@@ -433,10 +434,10 @@ func TestDiffAfterStateRoundTrip(t *testing.T) {
 	next.Start, next.End = next.End, next.End.Add(5*time.Minute)
 	out := snapshot.Diff(&back, next)
 	want := []string{"window r0 A unchanged", "gone r0 B", "closed r0 rows=1 merged=0 rejected=0 events=1 gone=1 repeat=1 known=true prev=10:00 "}
-	if got := summary(out.Events); !slices.Equal(got, want) {
+	if got := summary(out.Events.All()); !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if !strings.Contains(mustEncode(t, out.Events[2]), `"previous_window_start":"2025-03-09T10:00:00-05:00"`) {
-		t.Errorf("previous_window_start not in the operation's offset: %s", mustEncode(t, out.Events[2]))
+	if !strings.Contains(mustEncode(t, out.Events.All()[2]), `"previous_window_start":"2025-03-09T10:00:00-05:00"`) {
+		t.Errorf("previous_window_start not in the operation's offset: %s", mustEncode(t, out.Events.All()[2]))
 	}
 }

@@ -16,7 +16,7 @@ import (
 func encodedOutput(t *testing.T, out snapshot.Output) []string {
 	t.Helper()
 	var records []string
-	for _, e := range out.Events {
+	for _, e := range out.Events.All() {
 		m, err := schema.Encode(e)
 		if err != nil {
 			t.Fatal(err)

@@ -88,7 +88,7 @@ func TestRevise(t *testing.T) {
 			if changed != c.changed {
 				t.Errorf("changed = %v, want %v", changed, c.changed)
 			}
-			if got := summary(out.Events); !slices.Equal(got, c.want) {
+			if got := summary(out.Events.All()); !slices.Equal(got, c.want) {
 				t.Errorf("events:\n got %q\nwant %q", got, c.want)
 			}
 			if len(out.DeadLetters) != len(c.rejected) {
@@ -112,16 +112,16 @@ func TestRevisedEventsCarryWhatWasPublished(t *testing.T) {
 	if !changed {
 		t.Fatal("no revision")
 	}
-	w := out.Events[0].(*schema.DNISWindow)
+	w := out.Events.All()[0].(*schema.DNISWindow)
 	if w.Change != schema.ChangeRevised || *w.Previous != before || w.Metrics != after || w.Delta.InboundCalls != schema.IntOf(1) || !w.PreviousWindowKnown {
 		t.Errorf("revised event %+v", w)
 	}
-	original := first.Events[0].Head().EventID
+	original := first.Events.All()[0].Head().EventID
 	if w.EventID == original || w.EventID != schema.EventID(schema.TypeDNISWindow, "0032", "12", "A", windowStart, 1) {
 		t.Errorf("revision id %s (revision 0 had %s)", w.EventID, original)
 	}
-	closed := out.Events[1].(*schema.WindowClosed)
-	if closed.Totals.InboundCalls != 3 || closed.EventID == first.Events[1].Head().EventID {
+	closed := out.Events.All()[1].(*schema.WindowClosed)
+	if closed.Totals.InboundCalls != 3 || closed.EventID == first.Events.All()[1].Head().EventID {
 		t.Errorf("window_closed of the revision: %+v", closed)
 	}
 	// The revised snapshot is what the next revision compares with.
@@ -137,8 +137,8 @@ func TestReviseWithPseudonyms(t *testing.T) {
 		t.Error("the same data under the same key made a revision")
 	}
 	out, changed := snapshot.Revise(published, withHasher(window(row("573001", calls(2, 1, 1, 1))), hasher))
-	if !changed || out.Events[0].(*schema.DNISWindow).DNIS != hasher.Hash("573001") {
-		t.Errorf("revision %q", summary(out.Events))
+	if !changed || out.Events.All()[0].(*schema.DNISWindow).DNIS != hasher.Hash("573001") {
+		t.Errorf("revision %q", summary(out.Events.All()))
 	}
 }
 

@@ -82,11 +82,13 @@ func Pseudonymize(r fetch.Report, h *schema.DNISHasher) fetch.Report {
 
 // Output is what a window produces: its events in publishing order (the
 // dnis_window events sorted by DNIS, then the dnis_gone events sorted by
-// DNIS, then the window_closed), its dead letters, and the snapshot to keep
-// once they are acknowledged. The Previous metrics of the events point into
-// the rows of the snapshot they were compared with: treat both as read-only.
+// DNIS, then the window_closed), built a range at a time by Events.Slice;
+// its dead letters; and the snapshot to keep once they are acknowledged.
+// The events are made from the rows of that snapshot and of the one they
+// were compared with (their Previous metrics point into it): treat both as
+// read-only.
 type Output struct {
-	Events      []schema.Event
+	Events      Events
 	DeadLetters []schema.DeadLetter
 	Snapshot    Snapshot
 }
@@ -109,17 +111,16 @@ func Diff(prev *Snapshot, cur Window) Output {
 		base = canonicalRows(prev.Rows)
 		previousStart = &prev.WindowStart
 	}
-	events, matched, gone := b.dnisEvents(base, previousStart != nil, len(b.prepared.rows), func(cur, prev *schema.Metrics) (schema.Change, bool) {
+	events, matched := b.dnisEvents(base, previousStart != nil, len(b.prepared.rows), func(cur, prev *schema.Metrics) (change, bool) {
 		switch {
 		case prev == nil:
-			return schema.ChangeNew, true
+			return changeNew, true
 		case *cur == *prev:
-			return schema.ChangeUnchanged, true
+			return changeUnchanged, true
 		}
-		return schema.ChangeChanged, true
+		return changeChanged, true
 	})
-	closed := b.windowClosed(previousStart, len(b.prepared.rows), gone, len(matched))
-	events = append(events, closed)
+	events.closed = b.windowClosed(previousStart, len(events.windows), len(events.gone), len(matched))
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
@@ -158,16 +159,16 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 	} else {
 		previousStart = nil
 	}
-	events, _, gone := b.dnisEvents(base, sameKey, 0, func(cur, prev *schema.Metrics) (schema.Change, bool) {
+	events, _ := b.dnisEvents(base, sameKey, 0, func(cur, prev *schema.Metrics) (change, bool) {
 		switch {
 		case prev == nil:
-			return schema.ChangeNew, true
+			return changeNew, true
 		case *cur == *prev:
-			return "", false
+			return 0, false
 		}
-		return schema.ChangeRevised, true
+		return changeRevised, true
 	})
-	if sameKey && len(events) == 0 && len(b.prepared.dead) == published.RejectedRows {
+	if sameKey && events.Len() == 0 && len(b.prepared.dead) == published.RejectedRows {
 		return Output{Snapshot: published}, false
 	}
 	rows := b.prepared.rows
@@ -178,8 +179,7 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 		}
 	}, func(int) {})
 
-	closed := b.windowClosed(previousStart, len(events)-gone, gone, len(repeaters))
-	events = append(events, closed)
+	events.closed = b.windowClosed(previousStart, len(events.windows), len(events.gone), len(repeaters))
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
