@@ -1,0 +1,150 @@
+// Package pipeline builds the service's components from its configuration:
+// the wolkvox client, the Kafka producer, the state directory, and the
+// scheduler's collaborators (scheduler.Deps) with every setting they take
+// from config.Config: DNIS hashing, the daily quota, the shutdown grace.
+//
+// The binary, the fault harness (reliability) and the benchmark
+// (cmd/skill6bench) all build the pipeline here, so that what the harness
+// breaks and the benchmark times is what ships. They wrap a component (to
+// inject faults, or to time it) by replacing its field in the Deps that Open
+// returns, around the real one.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/rs/zerolog"
+
+	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/metrics"
+	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/scheduler"
+	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/state"
+)
+
+// Options are what the caller shares with every component instead of
+// taking it from the configuration.
+type Options struct {
+	// Clock drives the components' waits and timings and the scheduler.
+	// Default: the wall clock.
+	Clock clock.Clock
+	// Logger is every component's logger. Default (the zero Logger): none.
+	Logger zerolog.Logger
+	// Metrics records what every component does. Default (nil): nothing.
+	Metrics *metrics.Metrics
+	// Producer names the program in every event's envelope.
+	Producer schema.Producer
+	// HTTPClient makes the wolkvox calls. Default: the fetch client's own.
+	HTTPClient *http.Client
+	// BeforeStateRename is called each time a state file is written and
+	// synced, before it replaces the previous one (state.WithBeforeRename);
+	// crash tests die there. Default: none.
+	BeforeStateRename func()
+	// Failpoint becomes scheduler.Deps.Failpoint. Default: none.
+	Failpoint func(name string)
+}
+
+// Pipeline is the components built from one configuration. Fetcher and
+// Producer exist from New; Store from Open.
+type Pipeline struct {
+	Fetcher  *fetch.Client
+	Producer *producer.Producer
+	Store    *state.Dir
+
+	cfg  config.Config
+	opts Options
+}
+
+// New checks the wolkvox, Kafka, schedule and shutdown settings of cfg and
+// builds the fetch client and the producer without connecting to anything.
+// Every problem comes out in one error, one line each, in that order.
+func New(cfg config.Config, opts Options) (*Pipeline, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	p := &Pipeline{cfg: cfg, opts: opts}
+	var problems []error
+	var err error
+	fetchOpts := []fetch.Option{fetch.WithClock(opts.Clock), fetch.WithLogger(opts.Logger), fetch.WithMetrics(opts.Metrics)}
+	if opts.HTTPClient != nil {
+		fetchOpts = append(fetchOpts, fetch.WithHTTPClient(opts.HTTPClient))
+	}
+	if p.Fetcher, err = fetch.New(cfg.Wolkvox, fetchOpts...); err != nil {
+		problems = append(problems, err)
+	}
+	if p.Producer, err = producer.New(cfg.Kafka, producer.WithLogger(opts.Logger), producer.WithMetrics(opts.Metrics), producer.WithClock(opts.Clock)); err != nil {
+		problems = append(problems, err)
+	}
+	if err := cfg.Schedule.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	// Close flushes under this deadline: zero would give up at once.
+	if cfg.Service.ShutdownTimeout <= 0 {
+		problems = append(problems, fmt.Errorf("SHUTDOWN_TIMEOUT=%s: must be positive", cfg.Service.ShutdownTimeout))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return p, nil
+}
+
+// Open takes the state directory's lock and makes sure the topics exist,
+// the first steps that touch the outside world, in that order. It returns
+// the scheduler's collaborators: the three components and every setting of
+// the configuration the scheduler needs. After an error, Close releases
+// what Open took.
+func (p *Pipeline) Open(ctx context.Context) (scheduler.Deps, error) {
+	storeOpts := []state.Option{state.WithLogger(p.opts.Logger)}
+	if p.opts.BeforeStateRename != nil {
+		storeOpts = append(storeOpts, state.WithBeforeRename(p.opts.BeforeStateRename))
+	}
+	store, err := state.OpenDir(p.cfg.Service.StateDir, storeOpts...)
+	if err != nil {
+		return scheduler.Deps{}, err
+	}
+	p.Store = store
+	if err := p.Producer.Bootstrap(ctx); err != nil {
+		return scheduler.Deps{}, err
+	}
+	// WOLKVOX_BASE_URL can stand in for WOLKVOX_SERVER; the stream still
+	// needs a name.
+	operation := p.cfg.Wolkvox.Server
+	if operation == "" {
+		operation = "custom"
+	}
+	return scheduler.Deps{
+		Fetcher:       p.Fetcher,
+		Publisher:     p.Producer,
+		Store:         p.Store,
+		Clock:         p.opts.Clock,
+		Logger:        p.opts.Logger,
+		Metrics:       p.opts.Metrics,
+		Location:      p.Fetcher.Location(),
+		Operation:     operation,
+		Producer:      p.opts.Producer,
+		Hasher:        schema.NewDNISHasher(p.cfg.Service.DNISHMACKey),
+		DailyQuota:    p.cfg.Wolkvox.DailyQuota,
+		CallsToday:    p.Fetcher.CallsToday,
+		ShutdownGrace: p.cfg.Service.ShutdownTimeout,
+		Failpoint:     p.opts.Failpoint,
+	}, nil
+}
+
+// Close flushes the producer under SHUTDOWN_TIMEOUT, then releases the
+// state directory if Open took it. ctx may already be cancelled, as it is
+// at shutdown: the deadline is its own.
+func (p *Pipeline) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Service.ShutdownTimeout)
+	defer cancel()
+	err := p.Producer.Close(ctx)
+	if p.Store != nil {
+		err = errors.Join(err, p.Store.Close())
+	}
+	return err
+}

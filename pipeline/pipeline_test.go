@@ -1,0 +1,213 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/consume"
+	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
+	"github.com/skill6pub/skill6pub/pipeline"
+	"github.com/skill6pub/skill6pub/scheduler"
+	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/secret"
+)
+
+const (
+	token   = "pipeline-test-token"
+	hmacKey = "pipeline-test-hmac-key"
+	skill   = "3"
+)
+
+// world is the simulator and an in-process broker on loopback, and a
+// configuration of the service that points at them.
+type world struct {
+	sim *wolkvoxsim.Server
+	loc *time.Location
+	cfg config.Config
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	loc, err := time.LoadLocation("America/Bogota")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := wolkvoxsim.New(wolkvoxsim.Config{Token: token, Seed: 6, Location: loc, CallersPerWindow: 30, Population: 50})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Close)
+
+	cfg, err := config.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Wolkvox.Server = "0032"
+	cfg.Wolkvox.BaseURL = wolkvoxsim.URL(srv.URL)
+	cfg.Wolkvox.Token = secret.New(token)
+	cfg.Schedule.SkillIDs = []string{skill}
+	cfg.Kafka.Brokers = broker.ListenAddrs()
+	cfg.Kafka.CreateTopics = true
+	cfg.Kafka.TopicPartitions = 3
+	cfg.Kafka.TopicReplication = 1
+	cfg.Service.StateDir = t.TempDir()
+	cfg.Service.ShutdownTimeout = 7 * time.Second
+	return &world{sim: sim, loc: loc, cfg: cfg}
+}
+
+// open builds the pipeline of cfg and opens it; the test closes it.
+func open(t *testing.T, cfg config.Config, opts pipeline.Options) scheduler.Deps {
+	t.Helper()
+	p, err := pipeline.New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := p.Open(t.Context())
+	// Close has a deadline of its own: a cancelled context, as at
+	// shutdown, must not stop the flush.
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	t.Cleanup(func() {
+		if err := p.Close(cancelled); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deps
+}
+
+func TestDNISHMACKeyReachesThePublishedEvents(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Wolkvox.DailyQuota = 0
+	w.cfg.Service.DNISHMACKey = secret.New(hmacKey)
+	var logs bytes.Buffer
+	deps := open(t, w.cfg, pipeline.Options{Logger: zerolog.New(&logs), Producer: schema.Producer{Name: "pipeline-test", Version: "0"}})
+	sched, err := scheduler.New(w.cfg.Schedule, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().In(w.loc).Add(-24 * time.Hour).Truncate(time.Hour)
+	if err := sched.Once(t.Context(), start); err != nil {
+		t.Fatal(err)
+	}
+
+	reader, err := consume.NewReader(w.cfg.Kafka.Brokers, w.cfg.Kafka.Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	var records []consume.Record
+	if err := reader.ReadToEnd(t.Context(), func(r consume.Record) { records = append(records, r) }); err != nil {
+		t.Fatal(err)
+	}
+	published := map[string]bool{}
+	for _, r := range records {
+		if e, ok := r.Event.(*schema.DNISWindow); ok {
+			published[e.DNIS] = true
+		}
+	}
+	rows := w.sim.Rows(skill, start, start.Add(w.cfg.Schedule.Interval))
+	if len(rows) == 0 || len(published) == 0 {
+		t.Fatalf("the window has %d rows and %d DNIS were published: nothing to check", len(rows), len(published))
+	}
+	hasher := schema.NewDNISHasher(secret.New(hmacKey))
+	for _, row := range rows {
+		if !published[hasher.Hash(row.DNIS)] {
+			t.Errorf("DNIS %s: its HMAC was not published", row.DNIS)
+		}
+		for _, r := range records {
+			if bytes.Contains(r.Value, []byte(row.DNIS)) || strings.Contains(r.Key, row.DNIS) {
+				t.Fatalf("record %d@%d carries the raw DNIS %s", r.Partition, r.Offset, row.DNIS)
+			}
+		}
+	}
+	if len(published) != len(rows) {
+		t.Errorf("%d DNIS published for %d rows", len(published), len(rows))
+	}
+	if strings.Contains(logs.String(), hmacKey) {
+		t.Error("the logs show DNIS_HMAC_KEY")
+	}
+}
+
+func TestSettingsReachTheScheduler(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Wolkvox.DailyQuota = 100 // one skill every 5m calls 288 times a day
+	deps := open(t, w.cfg, pipeline.Options{})
+
+	if deps.ShutdownGrace != w.cfg.Service.ShutdownTimeout {
+		t.Errorf("ShutdownGrace %s, want SHUTDOWN_TIMEOUT %s", deps.ShutdownGrace, w.cfg.Service.ShutdownTimeout)
+	}
+	if deps.Operation != w.cfg.Wolkvox.Server || deps.Location.String() != w.cfg.Wolkvox.TimeZone {
+		t.Errorf("operation %q in %s, want %q in %s", deps.Operation, deps.Location, w.cfg.Wolkvox.Server, w.cfg.Wolkvox.TimeZone)
+	}
+	if deps.Hasher.Enabled() {
+		t.Error("DNIS are hashed without DNIS_HMAC_KEY")
+	}
+	if deps.Clock == nil || deps.CallsToday == nil {
+		t.Error("no clock or no call count: the quota warnings cannot work")
+	}
+
+	sched, err := scheduler.New(w.cfg.Schedule, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run checks the quota before anything else; on a cancelled context,
+	// a Run that lets the budget through returns at once instead.
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	var quota *scheduler.QuotaError
+	if err := sched.Run(cancelled); !errors.As(err, &quota) {
+		t.Fatalf("Run over the daily quota: %v, want a *scheduler.QuotaError", err)
+	}
+	if quota.Budget.DailyQuota != 100 || quota.Budget.CallsPerDay != 288 {
+		t.Errorf("budget %s, want 288 calls of a daily quota of 100", quota.Budget)
+	}
+}
+
+func TestNewReportsEveryProblemWithoutTheSecrets(t *testing.T) {
+	cfg, err := config.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Wolkvox.Server = "0032"
+	cfg.Wolkvox.Token = secret.New(token)
+	cfg.Wolkvox.MaxAttempts = 0
+	cfg.Kafka.Brokers = nil
+	cfg.Schedule.SkillIDs = []string{skill}
+	cfg.Schedule.Interval = 7 * time.Minute
+	cfg.Service.ShutdownTimeout = 0
+	cfg.Service.DNISHMACKey = secret.New(hmacKey)
+
+	p, err := pipeline.New(cfg, pipeline.Options{})
+	if p != nil || err == nil {
+		t.Fatalf("New = %v, %v; want an error", p, err)
+	}
+	for _, want := range []string{"WOLKVOX_MAX_ATTEMPTS=0", "KAFKA_BROKERS", "INTERVAL=7m0s", "SHUTDOWN_TIMEOUT=0s"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s:\n%v", want, err)
+		}
+	}
+	var ce *scheduler.ConfigError
+	if !errors.As(err, &ce) {
+		t.Errorf("the schedule's problem is not a *scheduler.ConfigError: %v", err)
+	}
+	for _, s := range []string{token, hmacKey} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("the error shows a secret: %v", err)
+		}
+	}
+}
