@@ -16,7 +16,7 @@ import (
 	"github.com/skill6pub/skill6pub/config"
 	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/metrics"
-	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/pipeline"
 	"github.com/skill6pub/skill6pub/scheduler"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/state"
@@ -33,10 +33,11 @@ const (
 // ErrKilled is what every component of a killed run answers from then on.
 var ErrKilled = errors.New("reliability: the process was killed")
 
-// Setup is one in-process run of the service: the components cmd/skill6pub
-// wires (fetch client, producer, state directory, scheduler), built from
-// Config on the given clock, so that a test runs days of windows in seconds
-// and restarts the service by running it again on the same STATE_DIR.
+// Setup is one in-process run of the service: the components the binary
+// runs (fetch client, producer, state directory, scheduler), built from
+// Config by package pipeline on the given clock, so that a test runs days
+// of windows in seconds and restarts the service by running it again on
+// the same STATE_DIR.
 type Setup struct {
 	Config config.Config
 	Clock  clock.Clock
@@ -60,54 +61,34 @@ type Result struct {
 	Metrics string // the registry in Prometheus text format, at the end
 }
 
-// Run builds the components, makes sure the topics exist, and runs the
-// scheduler until ctx ends or a failpoint kills the run; then it closes the
-// producer and the state directory.
+// Run builds the components as the service does (package pipeline), with
+// the failpoints wrapped around them, makes sure the topics exist, and runs
+// the scheduler until ctx ends or a failpoint kills the run; then it closes
+// the producer and the state directory.
 func Run(ctx context.Context, s Setup) (res Result, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &process{setup: s, cancel: cancel, pending: map[string]*state.Pending{}}
 	reg := prometheus.NewRegistry()
-	m := metrics.New(reg)
-	cfg := s.Config
-
-	fetcher, err := fetch.New(cfg.Wolkvox, fetch.WithClock(s.Clock), fetch.WithLogger(s.Log), fetch.WithMetrics(m))
-	if err != nil {
-		return Result{}, err
-	}
-	prod, err := producer.New(cfg.Kafka, producer.WithClock(s.Clock), producer.WithLogger(s.Log), producer.WithMetrics(m))
-	if err != nil {
-		return Result{}, err
-	}
-	defer func() {
-		closeCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), cfg.Service.ShutdownTimeout)
-		defer stop()
-		err = errors.Join(err, prod.Close(closeCtx))
-	}()
-	store, err := state.OpenDir(cfg.Service.StateDir, state.WithLogger(s.Log))
-	if err != nil {
-		return Result{}, err
-	}
-	defer func() { err = errors.Join(err, store.Close()) }()
-	if err := prod.Bootstrap(ctx); err != nil {
-		return Result{}, err
-	}
-	sched, err := scheduler.New(cfg.Schedule, scheduler.Deps{
-		Fetcher:       fetcherFunc(p.fetch(fetcher)),
-		Publisher:     publisherFunc(p.publish(prod)),
-		Store:         &processStore{p: p, dir: store},
-		Clock:         s.Clock,
-		Logger:        s.Log,
-		Metrics:       m,
-		Location:      fetcher.Location(),
-		Operation:     cfg.Wolkvox.Server,
-		Producer:      schema.Producer{Name: "skill6pub", Version: "reliability"},
-		Hasher:        schema.NewDNISHasher(cfg.Service.DNISHMACKey),
-		DailyQuota:    cfg.Wolkvox.DailyQuota,
-		CallsToday:    fetcher.CallsToday,
-		ShutdownGrace: cfg.Service.ShutdownTimeout,
-		Failpoint:     func(point string) { p.at(point) },
+	pl, err := pipeline.New(s.Config, pipeline.Options{
+		Clock:     s.Clock,
+		Logger:    s.Log,
+		Metrics:   metrics.New(reg),
+		Producer:  schema.Producer{Name: "skill6pub", Version: "reliability"},
+		Failpoint: func(point string) { p.at(point) },
 	})
+	if err != nil {
+		return Result{}, err
+	}
+	defer func() { err = errors.Join(err, pl.Close(ctx)) }()
+	deps, err := pl.Open(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	deps.Fetcher = p.fetcher(deps.Fetcher)
+	deps.Publisher = p.publisher(deps.Publisher)
+	deps.Store = &processStore{p: p, next: deps.Store}
+	sched, err := scheduler.New(s.Config.Schedule, deps)
 	if err != nil {
 		return Result{}, err
 	}
@@ -149,12 +130,13 @@ func (f fetcherFunc) Fetch(ctx context.Context, skill string, start, end time.Ti
 	return f(ctx, skill, start, end)
 }
 
-func (p *process) fetch(c *fetch.Client) fetcherFunc {
+// fetcher is next in a process that dies at PointFetch.
+func (p *process) fetcher(next scheduler.Fetcher) fetcherFunc {
 	return func(ctx context.Context, skill string, start, end time.Time) (fetch.Report, error) {
 		if p.at(PointFetch) {
 			return fetch.Report{}, ErrKilled
 		}
-		return c.Fetch(ctx, skill, start, end)
+		return next.Fetch(ctx, skill, start, end)
 	}
 }
 
@@ -164,12 +146,14 @@ func (f publisherFunc) Publish(ctx context.Context, events schema.Events, deadLe
 	return f(ctx, events, deadLetters)
 }
 
-func (p *process) publish(prod *producer.Producer) publisherFunc {
+// publisher is next in a process that may be dead, reporting each failed
+// publish to Setup.PublishFailed.
+func (p *process) publisher(next scheduler.Publisher) publisherFunc {
 	return func(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error {
 		if p.dead.Load() {
 			return ErrKilled
 		}
-		err := prod.Publish(ctx, events, deadLetters)
+		err := next.Publish(ctx, events, deadLetters)
 		if err != nil && p.setup.PublishFailed != nil {
 			p.setup.PublishFailed(err)
 		}
@@ -179,12 +163,12 @@ func (p *process) publish(prod *producer.Producer) publisherFunc {
 
 // processStore is the state directory of a process that can die.
 type processStore struct {
-	p   *process
-	dir *state.Dir
+	p    *process
+	next scheduler.Store
 }
 
 func (s *processStore) Load(key state.Key) (state.State, bool, error) {
-	st, found, err := s.dir.Load(key)
+	st, found, err := s.next.Load(key)
 	if err == nil && key.Job == "" {
 		// The window in flight when the last run died is committed by this
 		// run without a write-ahead save of its own.
@@ -199,7 +183,7 @@ func (s *processStore) Save(st state.State) error {
 	if s.p.at(PointStateWrite) {
 		return ErrKilled
 	}
-	if err := s.dir.Save(st); err != nil {
+	if err := s.next.Save(st); err != nil {
 		return err
 	}
 	if st.Key.Job != "" {

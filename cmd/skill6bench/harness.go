@@ -18,7 +18,7 @@ import (
 	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
 	"github.com/skill6pub/skill6pub/metrics"
-	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/pipeline"
 	"github.com/skill6pub/skill6pub/scheduler"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/secret"
@@ -88,19 +88,19 @@ func (h *harness) records() int64 {
 	return n
 }
 
-// pipeline is the service's pipeline wired as cmd/skill6pub wires it: the
-// fetch client, the producer, the state directory and metrics, against the
-// simulator at simURL and the brokers. Schedulers are built per scenario,
-// each with its own clock.
-type pipeline struct {
-	cfg      config.Config
-	metrics  *metrics.Metrics
-	fetcher  *fetch.Client
-	producer *producer.Producer
-	store    *state.Dir
+// benchPipeline is the service's pipeline as package pipeline builds it
+// for the binary (fetch client, producer, state directory, metrics, and the
+// scheduler's settings from the configuration), against the simulator at
+// simURL and the brokers. Schedulers are built per scenario over the same
+// components, each with its own clock and its timers around them.
+type benchPipeline struct {
+	cfg   config.Config
+	all   *pipeline.Pipeline
+	store *state.Dir // all.Store, which a scenario also reads directly
+	deps  scheduler.Deps
 }
 
-func newPipeline(ctx context.Context, simURL string, brokers []string, stateDir string, skills []string) (*pipeline, error) {
+func newPipeline(ctx context.Context, simURL string, brokers []string, stateDir string, skills []string) (*benchPipeline, error) {
 	cfg, err := config.Defaults()
 	if err != nil {
 		return nil, err
@@ -113,46 +113,37 @@ func newPipeline(ctx context.Context, simURL string, brokers []string, stateDir 
 	cfg.Kafka.Brokers = brokers
 	cfg.Service.StateDir = stateDir
 
-	p := &pipeline{cfg: cfg, metrics: metrics.New(prometheus.NewRegistry())}
-	log := zerolog.Nop()
-	if p.fetcher, err = fetch.New(cfg.Wolkvox, fetch.WithLogger(log), fetch.WithMetrics(p.metrics)); err != nil {
+	all, err := pipeline.New(cfg, pipeline.Options{
+		Logger:   zerolog.Nop(),
+		Metrics:  metrics.New(prometheus.NewRegistry()),
+		Producer: schema.Producer{Name: "skill6bench", Version: "0"},
+	})
+	if err != nil {
 		return nil, err
 	}
-	if p.producer, err = producer.New(cfg.Kafka, producer.WithLogger(log), producer.WithMetrics(p.metrics)); err != nil {
-		return nil, err
+	deps, err := all.Open(ctx)
+	if err != nil {
+		return nil, errors.Join(err, all.Close(ctx))
 	}
-	if err := p.producer.Bootstrap(ctx); err != nil {
-		return nil, errors.Join(err, p.producer.Close(ctx))
-	}
-	if p.store, err = state.OpenDir(stateDir, state.WithLogger(log)); err != nil {
-		return nil, errors.Join(err, p.producer.Close(ctx))
-	}
-	return p, nil
+	return &benchPipeline{cfg: cfg, all: all, store: all.Store, deps: deps}, nil
 }
 
-func (p *pipeline) close(ctx context.Context) error {
-	return errors.Join(p.producer.Close(ctx), p.store.Close())
-}
+func (p *benchPipeline) close(ctx context.Context) error { return p.all.Close(ctx) }
 
 // scheduler returns a scheduler over the pipeline on clk whose fetches,
 // publishes and saves rec times.
-func (p *pipeline) scheduler(clk clock.Clock, rec *recorder) (*scheduler.Scheduler, error) {
-	return scheduler.New(p.cfg.Schedule, scheduler.Deps{
-		Fetcher:   timedFetcher{p.fetcher, rec},
-		Publisher: timedPublisher{p.producer, rec},
-		Store:     timedStore{p.store, rec},
-		Clock:     clk,
-		Logger:    zerolog.Nop(),
-		Metrics:   p.metrics,
-		Location:  p.fetcher.Location(),
-		Operation: operation,
-		Producer:  schema.Producer{Name: "skill6bench", Version: "0"},
-	})
+func (p *benchPipeline) scheduler(clk clock.Clock, rec *recorder) (*scheduler.Scheduler, error) {
+	deps := p.deps
+	deps.Clock = clk
+	deps.Fetcher = timedFetcher{deps.Fetcher, rec}
+	deps.Publisher = timedPublisher{deps.Publisher, rec}
+	deps.Store = timedStore{deps.Store, rec}
+	return scheduler.New(p.cfg.Schedule, deps)
 }
 
 // calendar lays out the windows as the schedulers do.
-func (p *pipeline) calendar() scheduler.Calendar {
-	return scheduler.Calendar{Interval: p.cfg.Schedule.Interval, SettleDelay: p.cfg.Schedule.SettleDelay, Location: p.fetcher.Location()}
+func (p *benchPipeline) calendar() scheduler.Calendar {
+	return scheduler.Calendar{Interval: p.cfg.Schedule.Interval, SettleDelay: p.cfg.Schedule.SettleDelay, Location: p.deps.Location}
 }
 
 // windowTimes is when each step of one window started and ended.

@@ -126,7 +126,7 @@ func measureWindow(ctx context.Context, simURL string, brokers []string, w time.
 // and how many records it sent in all.
 // A few records go first to open the connections and read the metadata,
 // which the pipeline's producer had done too with the window before.
-func measureCeiling(ctx context.Context, p *pipeline, events []schema.Event) (time.Duration, int, error) {
+func measureCeiling(ctx context.Context, p *benchPipeline, events []schema.Event) (time.Duration, int, error) {
 	msgs := make([]kafka.Message, len(events))
 	for i, e := range events {
 		m, err := schema.Encode(e)

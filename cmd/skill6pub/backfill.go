@@ -31,7 +31,7 @@ func runBackfill(ctx context.Context, args []string, _, stderr io.Writer) (err e
 	if err != nil {
 		return err
 	}
-	loc := svc.fetcher.Location()
+	loc := svc.pipeline.Fetcher.Location()
 	start, err := parseTime(*from, loc)
 	if err != nil {
 		return fmt.Errorf("%w: backfill --from: %v", errUsage, err)

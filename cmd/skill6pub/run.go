@@ -111,7 +111,7 @@ func runOnce(ctx context.Context, args []string, _, stderr io.Writer) (err error
 	}
 	var at time.Time
 	if *window != "" {
-		if at, err = parseTime(*window, svc.fetcher.Location()); err != nil {
+		if at, err = parseTime(*window, svc.pipeline.Fetcher.Location()); err != nil {
 			return fmt.Errorf("%w: once --window: %v", errUsage, err)
 		}
 	}

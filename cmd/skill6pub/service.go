@@ -15,25 +15,21 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/config"
-	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/metrics"
-	"github.com/skill6pub/skill6pub/producer"
+	"github.com/skill6pub/skill6pub/pipeline"
 	"github.com/skill6pub/skill6pub/scheduler"
 	"github.com/skill6pub/skill6pub/schema"
-	"github.com/skill6pub/skill6pub/state"
 )
 
-// service is the wired pipeline: fetch -> diff -> publish -> commit, with
-// one logger, one metrics registry and one clock shared by all of it.
+// service is the binary's pipeline: fetch -> diff -> publish -> commit,
+// with one logger, one metrics registry and one clock shared by all of it,
+// and the ops server's view of it.
 type service struct {
 	cfg       config.Config
 	log       zerolog.Logger
 	clock     clock.Clock
 	registry  *prometheus.Registry
-	metrics   *metrics.Metrics
-	fetcher   *fetch.Client
-	producer  *producer.Producer
-	store     *state.Dir
+	pipeline  *pipeline.Pipeline
 	scheduler *scheduler.Scheduler
 	failpoint *failpoint // SKILL6PUB_FAILPOINT; nil in production
 }
@@ -59,7 +55,6 @@ func loadService(stderr io.Writer) (*service, error) {
 func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 	s := &service{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.metrics = metrics.New(s.registry)
 	s.clock = serviceClock(cfg.Service)
 
 	var problems []error
@@ -67,22 +62,19 @@ func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 	if s.failpoint, err = parseFailpoint(cfg.Service.Failpoint, log); err != nil {
 		problems = append(problems, err)
 	}
-	fetchOpts := []fetch.Option{fetch.WithClock(s.clock), fetch.WithLogger(log), fetch.WithMetrics(s.metrics)}
+	opts := pipeline.Options{
+		Clock:     s.clock,
+		Logger:    log,
+		Metrics:   metrics.New(s.registry),
+		Producer:  schema.Producer{Name: "skill6pub", Version: version},
+		Failpoint: s.failpoint.hook(),
+	}
 	if s.failpoint != nil {
-		transport := s.failpoint.roundTripper(http.DefaultTransport.(*http.Transport).Clone())
-		fetchOpts = append(fetchOpts, fetch.WithHTTPClient(&http.Client{Transport: transport}))
+		opts.HTTPClient = &http.Client{Transport: s.failpoint.roundTripper(http.DefaultTransport.(*http.Transport).Clone())}
+		opts.BeforeStateRename = func() { s.failpoint.hit(failpointStateWrite) }
 	}
-	if s.fetcher, err = fetch.New(cfg.Wolkvox, fetchOpts...); err != nil {
+	if s.pipeline, err = pipeline.New(cfg, opts); err != nil {
 		problems = append(problems, err)
-	}
-	if s.producer, err = producer.New(cfg.Kafka, producer.WithLogger(log), producer.WithMetrics(s.metrics), producer.WithClock(s.clock)); err != nil {
-		problems = append(problems, err)
-	}
-	if err := cfg.Schedule.Validate(); err != nil {
-		problems = append(problems, err)
-	}
-	if cfg.Service.ShutdownTimeout <= 0 {
-		problems = append(problems, fmt.Errorf("SHUTDOWN_TIMEOUT=%s: must be positive", cfg.Service.ShutdownTimeout))
 	}
 	if addr := cfg.Service.HTTPAddr; addr != "" {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -114,57 +106,26 @@ func serviceClock(c config.ServiceConfig) clock.Clock {
 // open takes the state directory's lock, makes sure the topics exist and
 // builds the scheduler. It is the first step that touches the outside world.
 func (s *service) open(ctx context.Context) error {
-	storeOpts := []state.Option{state.WithLogger(s.log)}
-	if s.failpoint != nil {
-		storeOpts = append(storeOpts, state.WithBeforeRename(func() { s.failpoint.hit(failpointStateWrite) }))
-	}
-	store, err := state.OpenDir(s.cfg.Service.StateDir, storeOpts...)
+	deps, err := s.pipeline.Open(ctx)
 	if err != nil {
 		return err
 	}
-	s.store = store
-	if err := s.producer.Bootstrap(ctx); err != nil {
-		return err
-	}
-	operation := s.cfg.Wolkvox.Server
-	if operation == "" {
-		operation = "custom"
-	}
-	s.scheduler, err = scheduler.New(s.cfg.Schedule, scheduler.Deps{
-		Fetcher:       s.fetcher,
-		Publisher:     s.producer,
-		Store:         s.store,
-		Clock:         s.clock,
-		Logger:        s.log,
-		Metrics:       s.metrics,
-		Location:      s.fetcher.Location(),
-		Operation:     operation,
-		Producer:      schema.Producer{Name: "skill6pub", Version: version},
-		Hasher:        schema.NewDNISHasher(s.cfg.Service.DNISHMACKey),
-		DailyQuota:    s.cfg.Wolkvox.DailyQuota,
-		CallsToday:    s.fetcher.CallsToday,
-		ShutdownGrace: s.cfg.Service.ShutdownTimeout,
-		Failpoint:     s.failpoint.hook(),
-	})
+	// The demo replaces s.clock after newService: its scheduler runs on
+	// the demo's accelerated clock, its components on the one they were
+	// built with.
+	deps.Clock = s.clock
+	s.scheduler, err = scheduler.New(s.cfg.Schedule, deps)
 	return err
 }
 
 // close flushes the producer under the shutdown deadline and releases the
 // state directory. ctx may already be cancelled: the deadline is its own.
-func (s *service) close(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Service.ShutdownTimeout)
-	defer cancel()
-	err := s.producer.Close(ctx)
-	if s.store != nil {
-		err = errors.Join(err, s.store.Close())
-	}
-	return err
-}
+func (s *service) close(ctx context.Context) error { return s.pipeline.Close(ctx) }
 
 // ready is the /readyz check: Kafka reachable and every skill's last window
 // published within two intervals of now.
 func (s *service) ready(ctx context.Context) error {
-	if err := s.producer.Ready(ctx); err != nil {
+	if err := s.pipeline.Producer.Ready(ctx); err != nil {
 		return err
 	}
 	now := s.clock.Now()
