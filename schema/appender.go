@@ -14,18 +14,16 @@ import (
 // generated), so the struct tags stay the reference and consumers may
 // decode with encoding/json.
 
-func appendDNISWindow(b []byte, e *DNISWindow) ([]byte, error) {
-	b, err := appendEnvelope(b, &e.Envelope)
-	if err != nil {
-		return b, err
-	}
+func appendDNISWindow(b []byte, e *DNISWindow, windowMembers []byte) ([]byte, error) {
+	b = appendEnvelope(b, &e.Envelope, windowMembers)
 	b = appendStringField(b, `,"dnis":`, e.DNIS)
 	b = appendBoolField(b, `,"dnis_hashed":`, e.DNISHashed)
 	b = appendStringField(b, `,"change":`, string(e.Change))
 	b = append(b, `,"source_rows":`...)
 	b = strconv.AppendInt(b, int64(e.SourceRows), 10)
 	b = append(b, `,"metrics":`...)
-	if b, err = appendMetrics(b, &e.Metrics); err != nil {
+	b, err := appendMetrics(b, &e.Metrics)
+	if err != nil {
 		return b, err
 	}
 	b = appendBoolField(b, `,"previous_window_known":`, e.PreviousWindowKnown)
@@ -40,27 +38,23 @@ func appendDNISWindow(b []byte, e *DNISWindow) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func appendDNISGone(b []byte, e *DNISGone) ([]byte, error) {
-	b, err := appendEnvelope(b, &e.Envelope)
-	if err != nil {
-		return b, err
-	}
+func appendDNISGone(b []byte, e *DNISGone, windowMembers []byte) ([]byte, error) {
+	b = appendEnvelope(b, &e.Envelope, windowMembers)
 	b = appendStringField(b, `,"dnis":`, e.DNIS)
 	b = appendBoolField(b, `,"dnis_hashed":`, e.DNISHashed)
 	b = append(b, `,"previous":`...)
-	if b, err = appendMetrics(b, &e.Previous); err != nil {
+	b, err := appendMetrics(b, &e.Previous)
+	if err != nil {
 		return b, err
 	}
 	return append(b, '}'), nil
 }
 
-func appendWindowClosed(b []byte, e *WindowClosed) ([]byte, error) {
-	b, err := appendEnvelope(b, &e.Envelope)
-	if err != nil {
-		return b, err
-	}
+func appendWindowClosed(b []byte, e *WindowClosed, windowMembers []byte) ([]byte, error) {
+	b = appendEnvelope(b, &e.Envelope, windowMembers)
 	b = appendBoolField(b, `,"previous_window_known":`, e.PreviousWindowKnown)
 	b = append(b, `,"previous_window_start":`...)
+	var err error
 	if e.PreviousWindowStart == nil {
 		b = append(b, "null"...)
 	} else if b, err = appendTime(b, *e.PreviousWindowStart); err != nil {
@@ -108,11 +102,21 @@ func appendWindowClosed(b []byte, e *WindowClosed) ([]byte, error) {
 	return append(b, "}}"...), nil
 }
 
-func appendEnvelope(b []byte, e *Envelope) ([]byte, error) {
+// appendEnvelope appends the envelope: the members that differ from event
+// to event, then windowMembers, the rest formatted once for the window by
+// appendWindowMembers.
+func appendEnvelope(b []byte, e *Envelope, windowMembers []byte) []byte {
 	b = appendStringField(b, `{"event_id":`, e.EventID)
 	b = appendStringField(b, `,"event_type":`, e.EventType)
 	b = append(b, `,"schema_version":`...)
 	b = strconv.AppendInt(b, int64(e.SchemaVersion), 10)
+	return append(b, windowMembers...)
+}
+
+// appendWindowMembers appends the members of the envelope after
+// schema_version, from operation to producer: the same for every event of
+// one window and revision.
+func appendWindowMembers(b []byte, e *Envelope) ([]byte, error) {
 	b = appendStringField(b, `,"operation":`, e.Operation)
 	b = appendStringField(b, `,"skill_id":`, e.SkillID)
 	var err error

@@ -202,3 +202,39 @@ func ExampleEncodeDeadLetter() {
 	// key: 0032:12
 	// {"dead_letter_id":"7aef5ccb1b2f935d6b70d5629da889da","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00-05:00","source":"row","row_index":4,"reason":"inbound_calls: \"tres\" is not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
 }
+
+// Many events, the way the producer encodes a window: one Encoder per
+// goroutine, each over a contiguous range of the events, so that what the
+// events of the window share is formatted once per range.
+func ExampleEncoder() {
+	start := time.Date(2025, 3, 9, 15, 0, 0, 0, time.UTC)
+	var events []schema.Event
+	for _, dnis := range []string{"573001111111", "573002222222"} {
+		events = append(events, &schema.DNISGone{
+			Envelope: schema.Envelope{
+				EventID:       schema.EventID(schema.TypeDNISGone, "0032", "12", dnis, start, 0),
+				EventType:     schema.TypeDNISGone,
+				SchemaVersion: schema.Version,
+				Operation:     "0032",
+				SkillID:       "12",
+				WindowStart:   start,
+				WindowEnd:     start.Add(5 * time.Minute),
+				FetchedAt:     start.Add(6 * time.Minute),
+				Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
+			},
+			DNIS: dnis,
+		})
+	}
+	var enc schema.Encoder // not shared between goroutines
+	for _, e := range events {
+		m, err := enc.Encode(e) // read-only: m shares memory with the other messages
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s %s\n", m.Key, m.Headers[1].Value) // key and ce_id
+	}
+	// Output:
+	// 0032:12:573001111111 d29074f0033519e786f0af653865bacd
+	// 0032:12:573002222222 61dc595ca6c5588005593e137672a52f
+}

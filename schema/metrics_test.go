@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -88,8 +89,18 @@ func TestAppendFloatMatchesStrconv(t *testing.T) {
 		0, math.Copysign(0, -1), 1e13 - 0.01, -(1e13 - 0.01), 1e13, 9_999_999_999_999.99, 123_456_789.99,
 		1e-7, 0.001, 0.015, 0.125, 1.0 / 3, 28.814999, math.Nextafter(33.33, 34), math.Nextafter(33.33, 0),
 		math.MaxFloat64, math.SmallestNonzeroFloat64, 1 << 53, 4.5e15 + 0.5, 92_233_720_368_547.75,
+		1e13 - 1, 1e12, 9_999_999_999_999.995, 0.005, 0.004999999999999999, 0.995, 99.995, 1 - 1e-16,
 	} {
 		check(f)
 		check(-f)
+		check(math.Nextafter(f, math.Inf(1)))
+		check(math.Nextafter(f, math.Inf(-1)))
+	}
+	// Whole numbers and two decimals up to the limit, and any float.
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 300_000 {
+		check(float64(r.Int64N(2e15)-1e15) / 100)
+		check(float64(r.Int64N(2e13) - 1e13))
+		check(math.Float64frombits(r.Uint64()))
 	}
 }
