@@ -212,7 +212,7 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 				err := s.retry(gctx, wlog, func() error {
 					wctx, cancel := s.windowContext(gctx)
 					defer cancel()
-					return s.commit(wctx, st, f.window, f.cur, 0, f.out, appendKeeping(st.Windows, f.out.Snapshot, 1))
+					return s.commit(wctx, st, f.window, &f.cur, 0, f.out, appendKeeping(st.Windows, f.out.Snapshot, 1))
 				})
 				if err != nil {
 					return err

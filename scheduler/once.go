@@ -105,7 +105,7 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 	}
 	out := snapshot.Diff(prev, cur)
 	if commit {
-		err = s.commit(wctx, &st, w, cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1))
+		err = s.commit(wctx, &st, w, &cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1))
 	} else {
 		err = s.publish(wctx, skill, w, out)
 	}

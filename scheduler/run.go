@@ -171,7 +171,7 @@ func (s *Scheduler) publishLive(ctx context.Context, wlog zerolog.Logger, ls *li
 		kept = nil // not contiguous with w: nothing to compare or revise against
 	}
 	out := ls.pending.out
-	if err := s.commit(wctx, &ls.st, w, ls.pending.cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1)); err != nil {
+	if err := s.commit(wctx, &ls.st, w, &ls.pending.cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1)); err != nil {
 		return err
 	}
 	logPublished(wlog.Info(), out, ls.prev != nil, true)
@@ -293,7 +293,7 @@ func (s *Scheduler) commitRevision(ctx context.Context, wlog zerolog.Logger, ls 
 	r := ls.revision
 	windows := slices.Clone(ls.st.Windows)
 	windows[r.index] = r.out.Snapshot
-	if err := s.commit(wctx, &ls.st, r.window, r.cur, r.out.Snapshot.Revision, r.out, windows); err != nil {
+	if err := s.commit(wctx, &ls.st, r.window, &r.cur, r.out.Snapshot.Revision, r.out, windows); err != nil {
 		return err
 	}
 	ls.revision = nil
