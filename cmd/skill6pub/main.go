@@ -43,16 +43,9 @@ func commands() []command {
 var errUsage = errors.New("usage")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal cancels ctx: the command finishes its window in
-	// flight under SHUTDOWN_TIMEOUT. Restoring the default handlers then
-	// makes a second signal end the process at once.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	ctx, stop := stopOnSignals()
+	defer stop()
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
 	if err == nil {
 		return
 	}
@@ -65,6 +58,39 @@ func main() {
 		os.Exit(2)
 	}
 	os.Exit(1)
+}
+
+// stopOnSignals returns a context that the first SIGINT or SIGTERM
+// cancels: the command finishes its window in flight under
+// SHUTDOWN_TIMEOUT. A second signal ends the process at once, killed by
+// that signal, however soon it follows the first: both are queued, so
+// none is lost between the two. stop releases the signals.
+func stopOnSignals() (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-signals:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-signals:
+			// The default action, so that the exit status says which
+			// signal ended the process.
+			signal.Reset(sig)
+			_ = syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(signals)
+		close(done)
+		cancel()
+	}
 }
 
 // dispatch runs the subcommand named by args[0], "run" when there is none.
