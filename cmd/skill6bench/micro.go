@@ -116,13 +116,15 @@ func measureStages(w, previous time.Time, loc *time.Location, rows int) ([]stage
 	if err != nil {
 		return nil, err
 	}
-	// The diff only plans the events; they are built as a publisher asks
-	// for them, a chunk at a time, so building them counts here.
-	const chunk = 16_384
+	// The diff only plans the events; they are built as the producer asks
+	// for them, a chunk at a time, and encoded with one schema.Encoder per
+	// goroutine, so building them counts here.
+	const chunk = 4096
 	encode, err := stage("encode", out.Events.Len(), "events", 0, func() error {
+		var enc schema.Encoder
 		for from := 0; from < out.Events.Len(); from += chunk {
 			for _, e := range out.Events.Slice(from, min(from+chunk, out.Events.Len())) {
-				if _, err := schema.Encode(e); err != nil {
+				if _, err := enc.Encode(e); err != nil {
 					return err
 				}
 			}
