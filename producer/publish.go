@@ -53,12 +53,14 @@ func (b *batch) add(m kafka.Message, label string) {
 const defaultChunkEvents = 4096
 
 // Publish sends one window's dead letters to the dead-letter topic, then its
-// events, in order, to the topic, and returns nil only when Kafka has
-// acknowledged every record (acks=all). An event too large for
+// events to the topic, the window_closed last, and returns nil only when
+// Kafka has acknowledged every record (acks=all). An event too large for
 // KAFKA_BATCH_BYTES, or that cannot be encoded, goes to the dead-letter
 // topic with the reason instead, and the rest is published. The events are
-// taken a chunk at a time: each chunk is let go once it is acknowledged. A
-// nil events publishes none.
+// taken a chunk at a time, a few chunks in flight, each let go once it is
+// acknowledged: events of different chunks may be stored in another order
+// than the window's, which keeps the order of each key as every DNIS
+// appears once per window. A nil events publishes none.
 //
 // Any error means "do not checkpoint, publish again". A failure to publish
 // is a *PublishError that lists the records not acknowledged and why, and
