@@ -6,6 +6,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
+	"github.com/skill6pub/skill6pub/internal/cputime"
 )
 
 const benchRows = 100000
@@ -31,7 +32,7 @@ func BenchmarkDecode100k(b *testing.B) {
 			body := wolkvoxsim.AppendBody(nil, rows, format.f)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
-			cpuBefore, cpuOK := cpuTime()
+			cpuBefore, errBefore := cputime.Process()
 			for b.Loop() {
 				rep, err := fetch.Decode(body)
 				if err != nil || len(rep.Rows) != benchRows {
@@ -41,7 +42,7 @@ func BenchmarkDecode100k(b *testing.B) {
 			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 			// With -cpu 1, the rows per second of CPU time (decoding and
 			// its garbage collection) are the rows per second of one core.
-			if cpuAfter, ok := cpuTime(); cpuOK && ok {
+			if cpuAfter, err := cputime.Process(); errBefore == nil && err == nil {
 				b.ReportMetric(float64(benchRows)*float64(b.N)/(cpuAfter-cpuBefore).Seconds(), "rows/cpu-s")
 			}
 		})

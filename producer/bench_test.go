@@ -2,13 +2,13 @@ package producer_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/skill6pub/skill6pub/internal/cputime"
 	"github.com/skill6pub/skill6pub/producer"
 	"github.com/skill6pub/skill6pub/schema"
 )
@@ -36,7 +36,11 @@ func BenchmarkPublish(b *testing.B) {
 	b.Run("producer", func(b *testing.B) {
 		p := newProducer(b, cfg)
 		publish(b, p, events[:10]) // connect outside the timing
-		before, cpu := storedCount(c, topic), cpuTime(b)
+		before := storedCount(c, topic)
+		cpu, err := cputime.Process()
+		if err != nil {
+			b.Fatal(err)
+		}
 		for b.Loop() {
 			if err := p.Publish(ctx, schema.EventSlice(events), nil); err != nil {
 				b.Fatal(err)
@@ -45,7 +49,10 @@ func BenchmarkPublish(b *testing.B) {
 		stored(b, before, cpu)
 	})
 	b.Run("encode", func(b *testing.B) {
-		cpu := cpuTime(b)
+		cpu, err := cputime.Process()
+		if err != nil {
+			b.Fatal(err)
+		}
 		for b.Loop() {
 			if err := producer.EncodeAll(topic, events); err != nil {
 				b.Fatal(err)
@@ -77,7 +84,11 @@ func BenchmarkPublish(b *testing.B) {
 		if err := w.WriteMessages(ctx, msgs[:10]...); err != nil {
 			b.Fatal(err)
 		}
-		before, cpu := storedCount(c, topic), cpuTime(b)
+		before := storedCount(c, topic)
+		cpu, err := cputime.Process()
+		if err != nil {
+			b.Fatal(err)
+		}
 		for b.Loop() {
 			if err := w.WriteMessages(ctx, msgs...); err != nil {
 				b.Fatal(err)
@@ -92,13 +103,9 @@ func BenchmarkPublish(b *testing.B) {
 // figure on a shared machine.
 func report(b *testing.B, n int, cpuBefore time.Duration) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64((cpuTime(b)-cpuBefore).Milliseconds())/float64(b.N), "cpu-ms/op")
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+	cpu, err := cputime.Process()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+	b.ReportMetric(float64((cpu-cpuBefore).Milliseconds())/float64(b.N), "cpu-ms/op")
 }

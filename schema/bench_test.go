@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/internal/cputime"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/snapshot"
 )
@@ -89,11 +90,14 @@ func BenchmarkEncode(b *testing.B) {
 		b.Run(enc.name, func(b *testing.B) {
 			clear(msgs)
 			b.ReportAllocs()
-			cpu := processCPU()
+			// Both reads are 0 where CPU time cannot be read (outside unix):
+			// cpu-ns/event is then 0.
+			cpu, _ := cputime.Process()
 			for b.Loop() {
 				enc.encode(b)
 			}
-			cpu = processCPU() - cpu
+			cpuAfter, _ := cputime.Process()
+			cpu = cpuAfter - cpu
 			var bytes int64
 			for _, m := range msgs {
 				bytes += int64(len(m.Value))

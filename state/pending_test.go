@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/internal/cputime"
 	"github.com/skill6pub/skill6pub/schema"
 )
 
@@ -135,7 +136,7 @@ func BenchmarkWriteAhead(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer d.Close()
-				cpu := processCPU()
+				cpu, _ := cputime.Process()
 				for b.Loop() {
 					if err := d.Save(tc.s); err != nil {
 						b.Fatal(err)

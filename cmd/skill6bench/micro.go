@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
+	"github.com/skill6pub/skill6pub/internal/cputime"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/snapshot"
 )
@@ -49,7 +49,7 @@ func stage(name string, items int, unit string, bytes int, op func() error) (sta
 	if opErr != nil || res.N == 0 {
 		return stageResult{}, errors.Join(fmt.Errorf("%s benchmark did not run", name), opErr)
 	}
-	before, err := cpuTime()
+	before, err := cputime.Process()
 	if err != nil {
 		return stageResult{}, err
 	}
@@ -58,20 +58,11 @@ func stage(name string, items int, unit string, bytes int, op func() error) (sta
 			return stageResult{}, err
 		}
 	}
-	after, err := cpuTime()
+	after, err := cputime.Process()
 	if err != nil {
 		return stageResult{}, err
 	}
 	return stageResult{name: name, items: items, unit: unit, bytes: bytes, result: res, cpu: (after - before) / time.Duration(res.N)}, nil
-}
-
-// cpuTime returns the CPU time the process has used, user and system.
-func cpuTime() (time.Duration, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("getrusage: %w", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // measureStages benchmarks decode, diff and encode alone on the window w
