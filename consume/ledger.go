@@ -41,12 +41,10 @@ type Tally struct {
 func (t *Tally) DNISEvents() int { return t.New + t.Changed + t.Unchanged + t.Revised }
 
 // Complete reports whether the window_closed arrived and every event it
-// counts arrived too.
+// counts arrived too: its dnis_window_events (for a revision, the new and
+// revised DNIS only, not the rows of the window) and its gone_count.
 func (t *Tally) Complete() bool {
-	if t.Closed == nil || t.Gone != t.Closed.GoneCount {
-		return false
-	}
-	return t.Key.Revision > 0 || t.DNISEvents() == t.Closed.RowCount
+	return t.Closed != nil && t.DNISEvents() == t.Closed.DNISWindowEvents && t.Gone == t.Closed.GoneCount
 }
 
 // Ledger accumulates records and checks what skill6pub promises about them:
@@ -208,8 +206,8 @@ func (l *Ledger) Problems() []string {
 				t.Key, t.DNISEvents()+t.Gone, t.RowDeadLetters+t.EventDeadLetters))
 			continue
 		}
-		if t.Key.Revision == 0 && t.DNISEvents() != t.Closed.RowCount {
-			out = append(out, fmt.Sprintf("%s: window_closed says %d rows, %d dnis_window events arrived", t.Key, t.Closed.RowCount, t.DNISEvents()))
+		if t.DNISEvents() != t.Closed.DNISWindowEvents {
+			out = append(out, fmt.Sprintf("%s: window_closed says %d dnis_window events, %d arrived", t.Key, t.Closed.DNISWindowEvents, t.DNISEvents()))
 		}
 		if t.Gone != t.Closed.GoneCount {
 			out = append(out, fmt.Sprintf("%s: window_closed says %d gone, %d dnis_gone events arrived", t.Key, t.Closed.GoneCount, t.Gone))
