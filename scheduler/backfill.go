@@ -221,7 +221,7 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 				committed++
 				progress.Advance(1)
 				mu.Unlock()
-				logPublished(wlog.Debug(), f.out, f.previousKnown, true)
+				logPublished(wlog.Debug(), f.out, f.previousKnown)
 			}
 			return nil
 		})

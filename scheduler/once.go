@@ -33,9 +33,12 @@ func (e *NotDueError) Error() string {
 //   - no state, or a later window (a gap, logged with its backfill command):
 //     published without a previous window, and committed, so that the next
 //     Once or Run continues from it;
-//   - a window at or before the last published one: published again without
-//     a previous window (every DNIS is "new"; event ids are the same as the
-//     first time), and the state is left as it is.
+//   - a window at or before the last published one: nothing is sent, and
+//     the skill counts as done (a cron job that runs twice in one window
+//     publishes it once). Sent again without the window before it, every
+//     DNIS would be "new" under the same event ids as the first time:
+//     another content under ids that consumers deduplicate on. Late data
+//     of published windows is what REVISE_WINDOWS is for.
 func (s *Scheduler) Once(ctx context.Context, at time.Time) error {
 	now := s.clock.Now()
 	w := s.calendar.LatestComplete(now)
@@ -67,7 +70,6 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 	skill := st.Key.SkillID
 	wlog := windowLogger(s.log.With().Str("skill", skill).Logger(), w)
 	var prev *snapshot.Snapshot
-	commit := true
 	kept := st.Windows // the windows the commit keeps before w
 	last, ok := st.Last()
 	switch {
@@ -86,32 +88,21 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 		}
 		kept = nil // not contiguous with this window any more
 	default:
-		commit = false
-		wlog.Warn().Time("last_published_end", last.WindowEnd).
-			Msg("this window was already published: it goes out again with the same event ids but without a previous window to compare with (every DNIS is new); the state is left as it is")
+		wlog.Info().Time("last_published_end", last.WindowEnd).
+			Msg("this window was already published: nothing is sent (sent again it would carry the same event ids with other content; late data of published windows is what REVISE_WINDOWS is for)")
+		return nil
 	}
 
 	wctx, cancel := s.windowContext(ctx)
 	defer cancel()
-	var cur snapshot.Window
-	var err error
-	if commit {
-		cur, err = s.fetchOrResume(wctx, wlog, skill, w, st.Pending)
-	} else {
-		cur, err = s.fetchWindow(wctx, skill, w)
-	}
+	cur, err := s.fetchOrResume(wctx, wlog, skill, w, st.Pending)
 	if err != nil {
 		return err
 	}
 	out := snapshot.Diff(prev, cur)
-	if commit {
-		err = s.commit(wctx, &st, w, &cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1))
-	} else {
-		err = s.publish(wctx, skill, w, out)
-	}
-	if err != nil {
+	if err := s.commit(wctx, &st, w, &cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1)); err != nil {
 		return err
 	}
-	logPublished(wlog.Info(), out, prev != nil, commit)
+	logPublished(wlog.Info(), out, prev != nil)
 	return nil
 }

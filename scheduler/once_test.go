@@ -15,7 +15,7 @@ func TestOnce(t *testing.T) {
 		name          string
 		stored        int // minute of the stored last window (09:xx), -1 for none
 		at            int // minute of --window, -1 for the latest complete
-		wantStart     int
+		wantStart     int // minute of the window published, -1 for none
 		previousKnown bool
 		committed     bool
 		logged        string
@@ -23,8 +23,8 @@ func TestOnce(t *testing.T) {
 		{"next window after the state", 55 - 60, -1, 0, true, true, ""},
 		{"fresh", -1, -1, 0, false, true, "no state for this skill"},
 		{"gap", 40 - 60, -1, 0, false, true, "windows between the last published one and this one are missing"},
-		{"window already published", 0, 0, 0, false, false, "already published"},
-		{"earlier window asked for", 0, 10 - 60, -50, false, false, "already published"},
+		{"window already published", 0, 0, -1, false, false, "already published: nothing is sent"},
+		{"earlier window asked for", 0, 10 - 60, -1, false, false, "already published: nothing is sent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +43,10 @@ func TestOnce(t *testing.T) {
 			}
 			pubs := h.pub.list()
 			wantStart := h.at(9, 0, 0).Add(time.Duration(tt.wantStart) * time.Minute)
-			if len(pubs) != 1 || !pubs[0].start.Equal(wantStart) || pubs[0].previousKnown != tt.previousKnown {
+			switch {
+			case tt.wantStart == -1 && (len(pubs) != 0 || len(h.fetcher.callList()) != 0):
+				t.Fatalf("publications = %+v after %d wolkvox calls, want nothing fetched or sent", pubs, len(h.fetcher.callList()))
+			case tt.wantStart != -1 && (len(pubs) != 1 || !pubs[0].start.Equal(wantStart) || pubs[0].previousKnown != tt.previousKnown):
 				t.Fatalf("publications = %+v, want one of %s (previous known: %v)", pubs, wantStart, tt.previousKnown)
 			}
 			saves := h.store.commits()

@@ -174,7 +174,7 @@ func (s *Scheduler) publishLive(ctx context.Context, wlog zerolog.Logger, ls *li
 	if err := s.commit(wctx, &ls.st, w, &ls.pending.cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1)); err != nil {
 		return err
 	}
-	logPublished(wlog.Info(), out, ls.prev != nil, true)
+	logPublished(wlog.Info(), out, ls.prev != nil)
 	ls.prev = &ls.st.Windows[len(ls.st.Windows)-1]
 	ls.pending = nil
 	ls.next = s.calendar.Next(w)
@@ -329,10 +329,9 @@ func (s *Scheduler) resumeRevision(ls *liveSkill) {
 		Msg("resuming the revision in flight at the last stop: it goes out again exactly as before, ahead of the next windows")
 }
 
-// logPublished logs one published window at level, saying whether its state
-// was committed.
-func logPublished(event *zerolog.Event, out snapshot.Output, previousKnown, committed bool) {
+// logPublished logs one published and committed window at level.
+func logPublished(event *zerolog.Event, out snapshot.Output, previousKnown bool) {
 	event.Int("rows", len(out.Snapshot.Rows)).Int("events", out.Events.Len()).
 		Int("dead_letters", len(out.DeadLetters)).Bool("previous_window_known", previousKnown).
-		Bool("committed", committed).Msg("window published")
+		Msg("window published")
 }
