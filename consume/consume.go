@@ -106,7 +106,10 @@ func (r *Reader) Poll(ctx context.Context) ([]Record, error) {
 }
 
 // ReadToEnd reads every record up to the topic's current high watermarks
-// (the records Kafka acknowledged so far) and hands each to add.
+// (the records Kafka acknowledged so far) and hands each to add. A poll
+// holding a record that cannot be decoded ends it with that error, before
+// any record of that poll reaches add: a topic with an undecodable record
+// is a failure of what wrote it, not data to count.
 func (r *Reader) ReadToEnd(ctx context.Context, add func(Record)) error {
 	ends, err := kadm.NewClient(r.client).ListEndOffsets(ctx, r.topic)
 	if err != nil {
