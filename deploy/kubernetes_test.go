@@ -126,8 +126,13 @@ type container struct {
 		} `yaml:"secretRef"`
 	} `yaml:"envFrom"`
 	Env []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			ResourceFieldRef *struct {
+				Resource string `yaml:"resource"`
+			} `yaml:"resourceFieldRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	Ports []struct {
 		Name          string `yaml:"name"`
@@ -272,7 +277,9 @@ func TestKubernetesGivesThePublisherOnlyVariablesItReads(t *testing.T) {
 	check("secret.example.yaml", sortedKeys(m.SecretExample.StringData))
 	var envNames []string
 	for _, e := range m.publisher().Env {
-		envNames = append(envNames, e.Name)
+		if e.Name != "GOMEMLIMIT" { // the Go runtime's, see TestGoMemoryLimitFollowsTheContainerLimit
+			envNames = append(envNames, e.Name)
+		}
 	}
 	check("statefulset.yaml env", envNames)
 	loadConfig(t, m.environment(t))
@@ -487,4 +494,21 @@ func TestKustomizationAppliesTheManifests(t *testing.T) {
 	if len(k.Images) != 1 || k.Images[0].Name != image || k.Images[0].NewName == "" || k.Images[0].NewTag == "" || k.Images[0].NewTag == "latest" {
 		t.Errorf("kustomization.yaml: want one images entry pinning %q, got %+v", image, k.Images)
 	}
+}
+
+// The Go runtime does not read the container's memory limit: GOMEMLIMIT
+// must come from it, so that the garbage collector works harder near the
+// limit instead of the container being killed.
+func TestGoMemoryLimitFollowsTheContainerLimit(t *testing.T) {
+	m := loadManifests(t)
+	for _, e := range m.publisher().Env {
+		if e.Name != "GOMEMLIMIT" {
+			continue
+		}
+		if e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil || e.ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
+			t.Errorf("GOMEMLIMIT is %q, want it from resourceFieldRef limits.memory", e.Value)
+		}
+		return
+	}
+	t.Error("statefulset.yaml sets no GOMEMLIMIT")
 }
