@@ -60,18 +60,47 @@ const (
 // function [Encode] returns. The error is an *EncodeError; after an error
 // the Encoder is still usable.
 func (enc *Encoder) Encode(e Event) (Message, error) {
+	r, err := enc.encode(e)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Key: r.key, Value: r.value, Headers: enc.headersOf(r.window, r.ceType, r.id)}, nil
+}
+
+// EncodeTo is Encode for a caller that keeps headers in a type of its own
+// (a Kafka client's): it hands each header to header, in Encode's order,
+// instead of returning them, which spares building headers the caller
+// would copy. key and value are read-only, like Encode's.
+func (enc *Encoder) EncodeTo(e Event, header func(key string, value []byte)) (key, value []byte, err error) {
+	r, err := enc.encode(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, v := range r.window.ceHeaderValues(r.ceType, r.id) {
+		header(ceHeaderNames[i], v)
+	}
+	return r.key, r.value, nil
+}
+
+// encoded is one record: its key and value, and what its headers are made of.
+type encoded struct {
+	key, value, id, ceType []byte
+	window                 *window
+}
+
+func (enc *Encoder) encode(e Event) (encoded, error) {
 	h := e.Head()
 	kind, err := checkEnvelope(e, h)
 	if err != nil {
-		return Message{}, &EncodeError{ID: h.EventID, Err: err}
+		return encoded{}, &EncodeError{ID: h.EventID, Err: err}
 	}
 	w, err := enc.windowOf(h)
 	if err != nil {
-		return Message{}, &EncodeError{ID: h.EventID, Err: err}
+		return encoded{}, &EncodeError{ID: h.EventID, Err: err}
 	}
 	b, err := appendEvent(enc.room(messageRoom), e, w.members)
 	if err != nil {
-		return Message{}, &EncodeError{ID: h.EventID, Err: err}
+		return encoded{}, &EncodeError{ID: h.EventID, Err: err}
 	}
 	valueEnd := len(b)
 	b = append(b, w.key...)
@@ -83,10 +112,12 @@ func (enc *Encoder) Encode(e Event) (Message, error) {
 	b = append(b, h.EventID...)
 	enc.keep(b)
 	// Three-index slices: appending to one part can never overwrite the next.
-	return Message{
-		Key:     b[valueEnd:keyEnd:keyEnd],
-		Value:   b[:valueEnd:valueEnd],
-		Headers: enc.headersOf(w, enc.ceType(kind), b[keyEnd:len(b):len(b)]),
+	return encoded{
+		key:    b[valueEnd:keyEnd:keyEnd],
+		value:  b[:valueEnd:valueEnd],
+		id:     b[keyEnd:len(b):len(b)],
+		ceType: enc.ceType(kind),
+		window: w,
 	}, nil
 }
 
@@ -212,11 +243,18 @@ func (enc *Encoder) headersOf(w *window, ceType, id []byte, extra ...Header) []H
 	// garbage collector's bulk write barrier, several times slower while
 	// it marks.
 	h := enc.headers[from : from+n : from+n]
-	for i, v := range [ceHeaders][]byte{w.specVersion, id, ceType, w.source, w.ceTime, w.contentType} {
+	for i, v := range w.ceHeaderValues(ceType, id) {
+		h[i].Key = ceHeaderNames[i]
 		h[i].Value = v
 	}
-	h[0].Key, h[1].Key, h[2].Key = "ce_specversion", "ce_id", "ce_type"
-	h[3].Key, h[4].Key, h[5].Key = "ce_source", "ce_time", "content-type"
 	copy(h[ceHeaders:], extra)
 	return h
+}
+
+// ceHeaderNames are the CloudEvents headers of every record, in order.
+var ceHeaderNames = [ceHeaders]string{"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "content-type"}
+
+// ceHeaderValues are the values of ceHeaderNames for a record of w.
+func (w *window) ceHeaderValues(ceType, id []byte) [ceHeaders][]byte {
+	return [ceHeaders][]byte{w.specVersion, id, ceType, w.source, w.ceTime, w.contentType}
 }

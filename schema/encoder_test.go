@@ -45,20 +45,29 @@ func sameMessage(t *testing.T, e schema.Event, got schema.Message) {
 	}
 }
 
-// encodeAll encodes events with one Encoder and compares the messages
-// only once all are encoded, so that a message overwritten by a later one
-// is caught.
+// encodeAll encodes events with one Encoder, and with EncodeTo of
+// another, and compares the messages only once all are encoded, so that a
+// message overwritten by a later one is caught.
 func encodeAll(t *testing.T, enc *schema.Encoder, events []schema.Event) {
 	t.Helper()
+	var encTo schema.Encoder
 	msgs := make([]schema.Message, len(events))
+	msgsTo := make([]schema.Message, len(events))
 	for i, e := range events {
 		var err error
 		if msgs[i], err = enc.Encode(e); err != nil {
 			t.Fatal(err)
 		}
+		m := &msgsTo[i]
+		if m.Key, m.Value, err = encTo.EncodeTo(e, func(key string, value []byte) {
+			m.Headers = append(m.Headers, schema.Header{Key: key, Value: value})
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i, e := range events {
 		sameMessage(t, e, msgs[i])
+		sameMessage(t, e, msgsTo[i])
 	}
 }
 
