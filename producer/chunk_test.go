@@ -209,33 +209,9 @@ func TestConcurrentPublishesKeepEveryRecordIntact(t *testing.T) {
 	}
 	wg.Wait()
 
-	want := map[string]schema.Message{}
-	for _, events := range windows {
-		for _, e := range events {
-			m, err := schema.Encode(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want[e.Head().EventID] = m
-		}
-	}
 	got := readBack(t, c, topic)
-	if len(got) != len(want) {
-		t.Errorf("read back %d records, want %d", len(got), len(want))
+	if dups := checkAllStored(t, got, windows...); dups != 0 {
+		t.Errorf("%d duplicates", dups)
 	}
-	for _, r := range got {
-		m, ok := want[r.id()]
-		if !ok {
-			t.Errorf("record %s@%d has an unknown id %q", r.Key, r.Offset, r.id())
-			continue
-		}
-		if r.Key != string(m.Key) || r.Value != string(m.Value) {
-			t.Errorf("record %s is not what its event encodes to:\n got %s %s\nwant %s %s", r.id(), r.Key, r.Value, m.Key, m.Value)
-		}
-		for _, h := range m.Headers {
-			if r.Headers[h.Key] != string(h.Value) {
-				t.Errorf("record %s: header %s = %q, want %q", r.id(), h.Key, r.Headers[h.Key], h.Value)
-			}
-		}
-	}
+	checkRecordsAreTheirEvents(t, got, windows...)
 }

@@ -241,3 +241,38 @@ func publish(t testing.TB, p *producer.Producer, events []schema.Event, deadLett
 		t.Fatalf("publish: %v", err)
 	}
 }
+
+// checkRecordsAreTheirEvents fails unless every record is one of the events
+// of windows, byte for byte what schema.Encode makes of it: key, value and
+// headers.
+func checkRecordsAreTheirEvents(t testing.TB, got []record, windows ...[]schema.Event) {
+	t.Helper()
+	want := map[string]schema.Message{}
+	for _, events := range windows {
+		for _, e := range events {
+			m, err := schema.Encode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[e.Head().EventID] = m
+		}
+	}
+	for _, r := range got {
+		m, ok := want[r.id()]
+		if !ok {
+			t.Errorf("record %s@%d has an unknown id %q", r.Key, r.Offset, r.id())
+			continue
+		}
+		if r.Key != string(m.Key) || r.Value != string(m.Value) {
+			t.Errorf("record %s: key %q value %s, want key %q value %s", r.id(), r.Key, r.Value, m.Key, m.Value)
+		}
+		if len(r.Headers) != len(m.Headers) {
+			t.Errorf("record %s: headers %v, want %d", r.id(), r.Headers, len(m.Headers))
+		}
+		for _, h := range m.Headers {
+			if r.Headers[h.Key] != string(h.Value) {
+				t.Errorf("record %s: header %s = %q, want %q", r.id(), h.Key, r.Headers[h.Key], h.Value)
+			}
+		}
+	}
+}
