@@ -215,3 +215,17 @@ func TestConcurrentPublishesKeepEveryRecordIntact(t *testing.T) {
 	}
 	checkRecordsAreTheirEvents(t, got, windows...)
 }
+
+// eachChunking runs a fault test with Publish's default chunks and with
+// chunks of 7 events, so that its windows span many chunks, two in flight
+// when the fault strikes.
+func eachChunking(t *testing.T, test func(t *testing.T, opts ...producer.Option)) {
+	t.Run("default chunks", func(t *testing.T) {
+		t.Parallel()
+		test(t)
+	})
+	t.Run("chunks of 7", func(t *testing.T) {
+		t.Parallel()
+		test(t, producer.WithChunkEvents(7))
+	})
+}

@@ -175,11 +175,15 @@ func stallProduce(c *kfake.Cluster) (stalled <-chan struct{}, release func()) {
 // same window and the next ones are delivered, in order.
 func TestBrokerDownMidWindowThenBack(t *testing.T) {
 	t.Parallel()
+	eachChunking(t, testBrokerDownMidWindowThenBack)
+}
+
+func testBrokerDownMidWindowThenBack(t *testing.T, opts ...producer.Option) {
 	dir := t.TempDir()
 	c := newCluster(t, kfake.DataDir(dir))
 	_, port, _ := net.SplitHostPort(c.ListenAddrs()[0])
 	cfg := testConfig(c)
-	p := newProducer(t, cfg)
+	p := newProducer(t, cfg, opts...)
 	w0, w1, w2 := window(0, 300), window(1, 300), window(2, 300)
 	publish(t, p, w0)
 
@@ -287,9 +291,13 @@ func TestConnectionsResetBetweenWrites(t *testing.T) {
 // leader; the caller sees no error and nothing is logged above info.
 func TestLeaderMoves(t *testing.T) {
 	t.Parallel()
+	eachChunking(t, testLeaderMoves)
+}
+
+func testLeaderMoves(t *testing.T, opts ...producer.Option) {
 	c := newCluster(t, kfake.NumBrokers(3))
 	var logs syncBuffer
-	p := newProducer(t, testConfig(c), producer.WithLogger(zerolog.New(&logs).Level(zerolog.WarnLevel)))
+	p := newProducer(t, testConfig(c), append(opts, producer.WithLogger(zerolog.New(&logs).Level(zerolog.WarnLevel)))...)
 	moveAll := func() {
 		for part := int32(0); part < partitions; part++ {
 			if err := c.MoveTopicPartition(topic, part, (c.LeaderFor(topic, part)+1)%3); err != nil {
