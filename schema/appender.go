@@ -150,26 +150,30 @@ func appendMetricsOrNull(b []byte, m *Metrics) ([]byte, error) {
 	return appendMetrics(b, m)
 }
 
+// appendMetrics writes the nine members one by one: a loop over an array
+// of names and values copied the six NullFloats on every call.
 func appendMetrics(b []byte, m *Metrics) ([]byte, error) {
 	b = appendNullInt(append(b, `{"inbound_calls":`...), m.InboundCalls)
 	b = appendNullInt(append(b, `,"answer_calls":`...), m.AnswerCalls)
 	b = appendNullInt(append(b, `,"abandon_calls":`...), m.AbandonCalls)
 	var err error
-	for _, f := range [...]struct {
-		name string
-		v    NullFloat
-	}{
-		{`,"service_level_10s_pct":`, m.ServiceLevel10sPct},
-		{`,"service_level_20s_pct":`, m.ServiceLevel20sPct},
-		{`,"service_level_30s_pct":`, m.ServiceLevel30sPct},
-		{`,"abandon_pct":`, m.AbandonPct},
-		{`,"asa_seconds":`, m.ASASeconds},
-		{`,"ata_seconds":`, m.ATASeconds},
-	} {
-		b = append(b, f.name...)
-		if b, err = appendNullFloat(b, f.v); err != nil {
-			return b, err
-		}
+	if b, err = appendNullFloat(append(b, `,"service_level_10s_pct":`...), m.ServiceLevel10sPct); err != nil {
+		return b, err
+	}
+	if b, err = appendNullFloat(append(b, `,"service_level_20s_pct":`...), m.ServiceLevel20sPct); err != nil {
+		return b, err
+	}
+	if b, err = appendNullFloat(append(b, `,"service_level_30s_pct":`...), m.ServiceLevel30sPct); err != nil {
+		return b, err
+	}
+	if b, err = appendNullFloat(append(b, `,"abandon_pct":`...), m.AbandonPct); err != nil {
+		return b, err
+	}
+	if b, err = appendNullFloat(append(b, `,"asa_seconds":`...), m.ASASeconds); err != nil {
+		return b, err
+	}
+	if b, err = appendNullFloat(append(b, `,"ata_seconds":`...), m.ATASeconds); err != nil {
+		return b, err
 	}
 	return append(b, '}'), nil
 }

@@ -104,3 +104,20 @@ func TestAppendFloatMatchesStrconv(t *testing.T) {
 		check(math.Float64frombits(r.Uint64()))
 	}
 }
+
+// TestAppendIntMatchesStrconv checks appendInt's own digits (0 to 999) and
+// the numbers around them and at the limits, which strconv writes.
+func TestAppendIntMatchesStrconv(t *testing.T) {
+	check := func(v int64) {
+		t.Helper()
+		if got, want := string(schema.AppendInt([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
+			t.Fatalf("appendInt(%d) = %s, strconv gives %s", v, got, want)
+		}
+	}
+	for v := int64(-1100); v <= 1100; v++ {
+		check(v)
+	}
+	for _, v := range []int64{math.MinInt64, math.MinInt64 + 1, math.MaxInt64, 1e15, -1e15} {
+		check(v)
+	}
+}
