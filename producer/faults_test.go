@@ -1,15 +1,16 @@
 package producer_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/skill6pub/skill6pub/internal/kfaketest"
+	"github.com/skill6pub/skill6pub/internal/syncbuf"
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
@@ -150,25 +151,6 @@ func TestNonRetriableErrorThenNextTick(t *testing.T) {
 	}
 }
 
-// stallProduce makes the first produce request of topic wait, unanswered,
-// until release is closed or the cluster closes; later requests pass.
-// stalled is closed once the first request waits.
-func stallProduce(c *kfake.Cluster) (stalled <-chan struct{}, release func()) {
-	stalledCh, releaseCh := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	first := true // control functions run one at a time
-	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		if first {
-			first = false
-			c.DropControl()
-			close(stalledCh)
-			c.SleepControl(func() { <-releaseCh })
-		}
-		return nil, nil, false // the cluster answers as usual
-	})
-	return stalledCh, func() { once.Do(func() { close(releaseCh) }) }
-}
-
 // Case 5: the broker goes down in the middle of a window and comes back,
 // on the same port with its data, later. The publish in flight fails with
 // an error that says the brokers are unreachable; once they are back, the
@@ -187,7 +169,7 @@ func testBrokerDownMidWindowThenBack(t *testing.T, opts ...producer.Option) {
 	w0, w1, w2 := window(0, 300), window(1, 300), window(2, 300)
 	publish(t, p, w0)
 
-	stalled, _ := stallProduce(c)
+	stalled, _ := kfaketest.StallProduce(c)
 	result := make(chan error, 1)
 	go func() { result <- p.Publish(context.Background(), schema.EventSlice(w1), nil) }()
 	<-stalled
@@ -219,7 +201,7 @@ func TestStalledBroker(t *testing.T) {
 		cfg := testConfig(c)
 		cfg.RequestTimeout = 300 * time.Millisecond
 		p := newProducer(t, cfg)
-		_, release := stallProduce(c)
+		_, release := kfaketest.StallProduce(c)
 		defer release()
 		events := window(0, 50)
 
@@ -235,7 +217,7 @@ func TestStalledBroker(t *testing.T) {
 		cfg := testConfig(c)
 		cfg.WriteTimeout = 500 * time.Millisecond
 		p := newProducer(t, cfg)
-		stalled, release := stallProduce(c)
+		stalled, release := kfaketest.StallProduce(c)
 		events := window(0, 50)
 
 		err := p.Publish(context.Background(), schema.EventSlice(events), nil)
@@ -267,7 +249,7 @@ func TestConnectionsResetBetweenWrites(t *testing.T) {
 		listener = resetnet.Wrap(l)
 		return listener, err
 	}))
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	p := newProducer(t, testConfig(c), producer.WithLogger(zerolog.New(&logs).Level(zerolog.WarnLevel)))
 	windows := [][]schema.Event{window(0, 40)}
 	publish(t, p, windows[0])
@@ -296,7 +278,7 @@ func TestLeaderMoves(t *testing.T) {
 
 func testLeaderMoves(t *testing.T, opts ...producer.Option) {
 	c := newCluster(t, kfake.NumBrokers(3))
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	p := newProducer(t, testConfig(c), append(opts, producer.WithLogger(zerolog.New(&logs).Level(zerolog.WarnLevel)))...)
 	moveAll := func() {
 		for part := int32(0); part < partitions; part++ {
@@ -312,7 +294,7 @@ func testLeaderMoves(t *testing.T, opts ...producer.Option) {
 	publish(t, p, windows[1])
 
 	// And once more while a window is in flight.
-	stalled, release := stallProduce(c)
+	stalled, release := kfaketest.StallProduce(c)
 	windows = append(windows, window(2, 60))
 	result := make(chan error, 1)
 	go func() { result <- p.Publish(context.Background(), schema.EventSlice(windows[2]), nil) }()
@@ -337,7 +319,7 @@ func TestShutdownMidPublish(t *testing.T) {
 		t.Parallel()
 		c := newCluster(t)
 		p := newProducer(t, testConfig(c))
-		stalled, release := stallProduce(c)
+		stalled, release := kfaketest.StallProduce(c)
 		events := window(0, 80)
 		published := make(chan error, 1)
 		go func() { published <- p.Publish(context.Background(), schema.EventSlice(events), nil) }()
@@ -372,7 +354,7 @@ func TestShutdownMidPublish(t *testing.T) {
 		cfg := testConfig(c)
 		cfg.WriteTimeout = time.Second
 		p := newProducer(t, cfg)
-		stalled, _ := stallProduce(c)
+		stalled, _ := kfaketest.StallProduce(c)
 		published := make(chan error, 1)
 		go func() { published <- p.Publish(context.Background(), schema.EventSlice(window(0, 80)), nil) }()
 		<-stalled
@@ -389,31 +371,6 @@ func TestShutdownMidPublish(t *testing.T) {
 			t.Errorf("publish with the broker down: %v", err)
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a logger shared by
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
 }
 
 // leaderlessMetadata answers the next metadata request as a cluster in the

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skill6pub/skill6pub/internal/syncbuf"
+
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -41,7 +43,7 @@ func TestSASL(t *testing.T) {
 		t.Run(mechanism, func(t *testing.T) {
 			t.Parallel()
 			c := newCluster(t, kfake.EnableSASL(), kfake.Superuser(mechanism, user, testPassword))
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			logger := producer.WithLogger(zerolog.New(&logs).Level(zerolog.DebugLevel))
 			ctx := context.Background()
 

@@ -1,12 +1,12 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/skill6pub/skill6pub/internal/syncbuf"
 
 	"github.com/rs/zerolog"
 
@@ -39,7 +39,7 @@ type world struct {
 	kafka    *Kafka
 	stateDir string
 	cfg      config.Config
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	texts    []string // errors and metrics the runs produced, for the secrets check
 }
 
@@ -53,7 +53,7 @@ func newWorld(t testing.TB, brokers int, simCfg wolkvoxsim.Config, skills ...str
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, loc: loc, stateDir: t.TempDir(), logs: &syncBuffer{}}
+	w := &world{t: t, loc: loc, stateDir: t.TempDir(), logs: &syncbuf.Buffer{}}
 	w.upstream = NewUpstream(t, simCfg)
 	topic := cfg.Kafka.Topic
 	w.kafka = NewKafka(t, brokers, partitions, topic, topic+".dlq")
@@ -132,28 +132,4 @@ func (w *world) assertNoSecrets(t testing.TB) {
 			}
 		}
 	}
-}
-
-// syncBuffer is a log sink that several goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Len()
 }

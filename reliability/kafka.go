@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/skill6pub/skill6pub/internal/kfaketest"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -177,20 +179,7 @@ func (k *Kafka) Faults() []*kfake.FaultHandle {
 // StallProduce holds the next produce request until release is called
 // (or the cluster closes); stalled is closed once one is held.
 func (k *Kafka) StallProduce() (stalled <-chan struct{}, release func()) {
-	c := k.Cluster()
-	held, wake := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	first := true // control functions run one at a time
-	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		if first {
-			first = false
-			c.DropControl()
-			close(held)
-			c.SleepControl(func() { <-wake })
-		}
-		return nil, nil, false // then the cluster answers as usual
-	})
-	return held, func() { once.Do(func() { close(wake) }) }
+	return kfaketest.StallProduce(k.Cluster())
 }
 
 // MoveLeaders moves the leader of every partition of topic to the next

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skill6pub/skill6pub/internal/syncbuf"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -284,24 +286,13 @@ func (m *mapStore) commits() []state.State {
 }
 
 // logBuffer collects JSON log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 // lines decodes every log line.
 func (l *logBuffer) lines(t testing.TB) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(l.buf.Bytes()), []byte("\n")) {
+	for _, line := range bytes.Split(bytes.TrimSpace(l.Bytes()), []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skill6pub/skill6pub/internal/syncbuf"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/skill6pub/skill6pub/clock"
@@ -68,26 +70,7 @@ type world struct {
 	brokers  []string
 	stateDir string
 	clock    *clock.Accelerated
-	logs     lockedBuffer
-}
-
-// lockedBuffer collects a child's output, which its copying goroutine
-// writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs     syncbuf.Buffer // the child's output, copied by os/exec's goroutine
 }
 
 func newWorld(t *testing.T) *world {
