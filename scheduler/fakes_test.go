@@ -400,6 +400,19 @@ func (h *harness) run(t testing.TB) (stop func() error) {
 	}
 }
 
+// runUntilIdle runs until the scheduler waits on fake for the next window,
+// then stops it.
+func (h *harness) runUntilIdle(t testing.TB, fake *clock.Fake) {
+	t.Helper()
+	stop := h.run(t)
+	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // runUntil runs until enough says so, asked after each publication with
 // it and the number of publications so far (one call at a time).
 func (h *harness) runUntil(t testing.TB, enough func(p publication, n int) bool) error {

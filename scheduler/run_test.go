@@ -91,13 +91,7 @@ func TestRunCatchesUpEveryMissedWindowInOrder(t *testing.T) {
 	cal := h.s.Calendar()
 	h.seed(t, "12", cal.WindowAt(h.at(5, 55, 0))) // down since 06:00
 	fake.Set(h.at(9, 7, 30))
-	stop := h.run(t)
-	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	h.runUntilIdle(t, fake)
 	pubs := h.pub.list()
 	assertContiguous(t, cal, pubs, cal.WindowAt(h.at(6, 0, 0)))
 	if len(pubs) != 37 { // 06:00 to 09:00 inclusive
@@ -129,13 +123,7 @@ func TestRunLeavesAGapBeyondMaxCatchupToBackfill(t *testing.T) {
 	cal := h.s.Calendar()
 	h.seed(t, "12", cal.WindowAt(h.at(5, 55, 0)))
 	fake.Set(h.at(9, 7, 30))
-	stop := h.run(t)
-	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	h.runUntilIdle(t, fake)
 	// Latest complete: 09:00-09:05; one hour back from its end: 08:05.
 	pubs := h.pub.list()
 	assertContiguous(t, cal, pubs, cal.WindowAt(h.at(8, 5, 0)))
