@@ -8,7 +8,11 @@ import (
 
 // EncodeAll is Publish's encoding step, for the benchmark.
 func EncodeAll(topic string, events []schema.Event) error {
-	_, errs := encodeAll(topic, events)
+	_, failures := encodeAll(topic, events, &recycler{}, &chunkMemory{})
+	errs := make([]error, len(failures))
+	for i, f := range failures {
+		errs[i] = f.err
+	}
 	return errors.Join(errs...)
 }
 

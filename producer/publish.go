@@ -112,6 +112,8 @@ type windowSend struct {
 	mu      sync.Mutex // chunks are acknowledged concurrently
 	// Acknowledged records by event type, and dead letters by reason kind.
 	events, deadLetters map[string]int
+	// recycler passes the memory of acknowledged chunks on to the next.
+	recycler recycler
 }
 
 // encodedChunk is events [from, to) encoded: the records for the topic and
@@ -119,7 +121,8 @@ type windowSend struct {
 type encodedChunk struct {
 	from, to int
 	out, dlq batch
-	err      error // a dead letter that could not be encoded
+	err      error       // a dead letter that could not be encoded
+	memory   chunkMemory // what out is encoded in
 }
 
 // chunksInFlight is how many chunks are being sent at once. kafka-go
@@ -177,6 +180,10 @@ func (w *windowSend) sendEvents(ctx context.Context) error {
 				mu.Lock()
 				failures = append(failures, chunkFailure{from: c.from, err: err})
 				mu.Unlock()
+				return
+			}
+			if c.to < w.source.Len() { // the last chunk's memory holds the watermarks
+				w.recycler.release(&c.memory)
 			}
 		})
 	}
@@ -264,7 +271,7 @@ func (w *windowSend) encodeChunks(ctx context.Context, chunks chan<- encodedChun
 	n := w.source.Len()
 	for from := 0; from < n; from += w.p.chunkEvents {
 		to := min(from+w.p.chunkEvents, n)
-		c := w.p.encodeChunk(w.source.Slice(from, to))
+		c := w.p.encodeChunk(w.source.Slice(from, to), &w.recycler)
 		c.from, c.to = from, to
 		select {
 		case chunks <- c:
@@ -277,18 +284,20 @@ func (w *windowSend) encodeChunks(ctx context.Context, chunks chan<- encodedChun
 	}
 }
 
-// encodeChunk encodes events, diverting the ones that cannot be published
-// as they are to the chunk's dead letters.
-func (p *Producer) encodeChunk(events []schema.Event) encodedChunk {
+// encodeChunk encodes events into memory from r, diverting the ones that
+// cannot be published as they are to the chunk's dead letters.
+func (p *Producer) encodeChunk(events []schema.Event, r *recycler) encodedChunk {
 	c := encodedChunk{out: batch{topic: p.cfg.Topic}, dlq: batch{topic: p.settings.dlqTopic}}
-	msgs, errs := encodeAll(c.out.topic, events)
+	msgs, failures := encodeAll(c.out.topic, events, r, &c.memory)
+	c.out.labels = c.memory.labels
 	// The events that stay are moved down over the diverted ones, in
 	// place: a chunk is not copied again.
 	kept := 0
 	for i, e := range events {
 		kind, reason, size := "", "", int64(0)
-		if errs[i] != nil {
-			kind, reason = reasonUnencodable, fmt.Sprintf("unencodable event: %v", errs[i])
+		if len(failures) > 0 && failures[0].at == i {
+			kind, reason = reasonUnencodable, fmt.Sprintf("unencodable event: %v", failures[0].err)
+			failures = failures[1:]
 		} else if size = messageSize(&msgs[i]); size > p.cfg.BatchBytes {
 			// kafka-go would fail the whole call, before sending anything,
 			// for one message over BatchBytes.
@@ -353,40 +362,57 @@ func splitWatermarks(b batch) (events, watermarks batch) {
 // eventsPerEncoder is the least work worth a goroutine of its own.
 const eventsPerEncoder = 512
 
-// encodeAll encodes events for topic, in order, spreading a large window
-// over every CPU: encoding costs more than sending (BENCHMARKS.md). errs[i]
-// is the encoding error of events[i]. Each goroutine has its own
-// schema.Encoder, which formats what a window's events share once.
-func encodeAll(topic string, events []schema.Event) (msgs []kafka.Message, errs []error) {
-	msgs, errs = make([]kafka.Message, len(events)), make([]error, len(events))
-	encodeRange := func(from, to int) {
-		var enc schema.Encoder
-		var headers headerSlab
+// encodeFailure is an event that could not be encoded: events[at].
+type encodeFailure struct {
+	at  int
+	err error
+}
+
+// encodeAll encodes events for topic, in order, into the memory mem takes
+// from r, spreading a large chunk over every CPU: encoding costs more than
+// sending (BENCHMARKS.md). The failures are in the events' order. Each
+// goroutine has its own schema.Encoder, which formats what a window's events
+// share once.
+func encodeAll(topic string, events []schema.Event, r *recycler, mem *chunkMemory) (msgs []kafka.Message, failures []encodeFailure) {
+	r.messages(mem, len(events))
+	msgs = mem.msgs
+	encodeRange := func(from, to int) (failed []encodeFailure) {
+		enc := schema.Encoder{Buffer: func(minCap int) []byte { return r.buffer(mem, minCap) }}
+		headers := headerSlab{next: func() []kafka.Header { return r.slab(mem) }}
 		add := headers.add
 		for i := from; i < to; i++ {
 			first := headers.reserve()
 			key, value, err := enc.EncodeTo(events[i], add)
-			msgs[i], errs[i] = kafka.Message{Topic: topic, Key: key, Value: value, Headers: headers.since(first)}, err
+			if err != nil {
+				failed = append(failed, encodeFailure{at: i, err: err})
+			}
+			msgs[i] = kafka.Message{Topic: topic, Key: key, Value: value, Headers: headers.since(first)}
 		}
+		return failed
 	}
 	workers := min(runtime.GOMAXPROCS(0), (len(events)+eventsPerEncoder-1)/eventsPerEncoder)
 	if workers <= 1 {
-		encodeRange(0, len(events))
-		return msgs, errs
+		return msgs, encodeRange(0, len(events))
 	}
 	var wg sync.WaitGroup
+	failedByRange := make([][]encodeFailure, workers)
 	per := (len(events) + workers - 1) / workers
-	for from := 0; from < len(events); from += per {
-		wg.Go(func() { encodeRange(from, min(from+per, len(events))) })
+	for w := range workers {
+		from, to := min(w*per, len(events)), min((w+1)*per, len(events))
+		wg.Go(func() { failedByRange[w] = encodeRange(from, to) })
 	}
 	wg.Wait()
-	return msgs, errs
+	return msgs, slices.Concat(failedByRange...)
 }
 
-// headerSlab hands out kafka-go headers from slabs of headerSlabSize: one
-// allocation per message was a tenth of Publish's garbage, and copying
-// headers built by schema another tenth of its encoding.
-type headerSlab struct{ slab []kafka.Header }
+// headerSlab hands out kafka-go headers from slabs of headerSlabSize, which
+// next supplies: one allocation per message was a tenth of Publish's
+// garbage, and copying headers built by schema another tenth of its
+// encoding.
+type headerSlab struct {
+	slab []kafka.Header
+	next func() []kafka.Header
+}
 
 const (
 	headerSlabSize = 1024
@@ -398,7 +424,7 @@ const (
 // reserve makes room for one record's headers and returns where they start.
 func (s *headerSlab) reserve() int {
 	if cap(s.slab)-len(s.slab) < maxHeaders {
-		s.slab = make([]kafka.Header, 0, headerSlabSize)
+		s.slab = s.next()
 	}
 	return len(s.slab)
 }

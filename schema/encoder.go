@@ -23,6 +23,12 @@ import "time"
 // slices are capped, so that appending to one copies it), and one message
 // kept alone keeps its whole buffer alive.
 type Encoder struct {
+	// Buffer, when set, supplies the buffers messages are cut from, instead
+	// of a new allocation each: an empty slice of at least minCap bytes of
+	// capacity. A caller that knows when every message cut from a buffer is
+	// no longer used can hand the buffer out again.
+	Buffer func(minCap int) []byte
+
 	window      window // what the last envelope shares with the next ones
 	windowKnown bool   // window was formatted from the last envelope
 	// ceTypes are the ce_type header values, formatted on first use.
@@ -203,7 +209,11 @@ func (enc *Encoder) room(n int) []byte {
 		if size == 0 {
 			size = defaultBufferSize
 		}
-		enc.buffer = make([]byte, 0, max(n, size))
+		if enc.Buffer != nil {
+			enc.buffer = enc.Buffer(max(n, size))[:0]
+		} else {
+			enc.buffer = make([]byte, 0, max(n, size))
+		}
 	}
 	return enc.buffer[len(enc.buffer):]
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/secret"
@@ -283,5 +285,50 @@ func TestEncoderAllocatesPerBuffer(t *testing.T) {
 	// slabs of 384: under 40 allocations, against 2,000 with Encode.
 	if allocs > 60 {
 		t.Errorf("%v allocations for 1,000 events", allocs)
+	}
+}
+
+// TestEncoderCutsMessagesFromBufferWhenSet hands the Encoder dirty buffers
+// through Buffer: the messages must be the same as Encode's (nothing stale
+// shows), and cut from those buffers.
+func TestEncoderCutsMessagesFromBufferWhenSet(t *testing.T) {
+	// Enough dnis_window events for several buffers of 64 KiB.
+	var events []schema.Event
+	for i := range 200 {
+		e := *sampleDNISWindow()
+		e.EventID = fmt.Sprintf("%s-%d", e.EventID, i)
+		e.DNIS = fmt.Sprintf("57300%07d", i)
+		events = append(events, &e)
+	}
+	var handed [][]byte
+	enc := schema.Encoder{Buffer: func(minCap int) []byte {
+		b := bytes.Repeat([]byte{'#'}, minCap)
+		handed = append(handed, b)
+		return b[:0]
+	}}
+	msgs := make([]schema.Message, len(events))
+	for i, e := range events {
+		var err error
+		if msgs[i], err = enc.Encode(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(handed) < 2 {
+		t.Fatalf("the Encoder called Buffer %d times for 200 events, want several", len(handed))
+	}
+	within := func(part []byte) bool {
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(part)))
+		for _, b := range handed {
+			if start := uintptr(unsafe.Pointer(unsafe.SliceData(b))); at >= start && at < start+uintptr(len(b)) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, e := range events {
+		sameMessage(t, e, msgs[i])
+		if !within(msgs[i].Value) || !within(msgs[i].Key) {
+			t.Fatalf("%s: key or value not cut from a buffer Buffer handed out", e.Head().EventID)
+		}
 	}
 }
