@@ -99,7 +99,10 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 	if err != nil {
 		return err
 	}
-	out := snapshot.Diff(prev, cur)
+	out, err := s.diffWhileSaving(&st, w, &cur, 0, func() snapshot.Output { return snapshot.Diff(prev, cur) })
+	if err != nil {
+		return err
+	}
 	if err := s.commit(wctx, &st, w, &cur, 0, out, appendKeeping(kept, out.Snapshot, s.cfg.ReviseWindows+1)); err != nil {
 		return err
 	}

@@ -164,7 +164,12 @@ func (s *Scheduler) publishLive(ctx context.Context, wlog zerolog.Logger, ls *li
 		if err != nil {
 			return err
 		}
-		ls.pending = &fetchedWindow{cur: cur, out: snapshot.Diff(ls.prev, cur)}
+		// Kept when the save fails: the next attempt publishes the same.
+		ls.pending = &fetchedWindow{cur: cur}
+		diff := func() snapshot.Output { return snapshot.Diff(ls.prev, cur) }
+		if ls.pending.out, err = s.diffWhileSaving(&ls.st, w, &ls.pending.cur, 0, diff); err != nil {
+			return err
+		}
 	}
 	kept := ls.st.Windows
 	if ls.prev == nil {
