@@ -30,6 +30,10 @@ type Progress interface {
 type backfillItem struct {
 	skill  int // index into the backfill's states
 	window Window
+	// afterGap: the window before it is not one this backfill publishes
+	// (or committed before it was interrupted), so it has no previous
+	// window to be compared with.
+	afterGap bool
 }
 
 // fetchedItem is a backfill window fetched and diffed, waiting to be
@@ -43,7 +47,10 @@ type fetchedItem struct {
 // Backfill publishes every window of [from, to) of the given skills (all
 // configured skills when empty): each window that overlaps the range, in
 // order per skill, up to the latest complete window. Windows go out with the
-// same event ids as live ones.
+// same event ids as live ones, so the windows the live stream has published
+// (its state's spans) are left out: sent again they would carry those ids
+// with other content. A window after one left out has no previous window to
+// compare with.
 //
 // Its state is kept under its own key (Job "backfill-<from>-<to>", from the
 // aligned range), apart from the live state: an interrupted backfill started
@@ -82,7 +89,19 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 	if err != nil {
 		return err
 	}
-	items, prevs := s.planBackfill(states, first, stop)
+	live, err := s.loadStates(skills, "")
+	if err != nil {
+		return err
+	}
+	items, prevs, skipped := s.planBackfill(states, live, first, stop)
+	for i, windows := range skipped {
+		if len(windows) > 0 {
+			log.Info().Str("skill", skills[i]).Int("windows", len(windows)).
+				Time("first_start", windows[0].Start).Time("last_end", windows[len(windows)-1].End).
+				Msgf("%d windows of skill %s in the range were published by the live stream already: left out (sent again they would carry the same event ids with other content; late data of published windows is what REVISE_WINDOWS is for)",
+					len(windows), skills[i])
+		}
+	}
 	// The fetch stage takes up each skill's window in flight when the
 	// backfill was interrupted from these (the states belong to the publish
 	// stage).
@@ -124,27 +143,42 @@ func backfillJob(from, to time.Time) string {
 // planBackfill lists the windows of [first.Start, stop) that each skill
 // still needs, window by window across skills, and the snapshot each skill's
 // first one is diffed against (its last committed window when resuming).
-func (s *Scheduler) planBackfill(states []state.State, first Window, stop time.Time) ([]backfillItem, []*snapshot.Snapshot) {
+// The windows the skill's live state says were published are left out, and
+// returned per skill.
+func (s *Scheduler) planBackfill(states, live []state.State, first Window, stop time.Time) (items []backfillItem, prevs []*snapshot.Snapshot, skipped [][]Window) {
 	resumeAt := make([]time.Time, len(states))
-	prevs := make([]*snapshot.Snapshot, len(states))
+	// follows is where each skill's next window starts when it follows the
+	// last one it publishes (or committed): zero when there is none.
+	follows := make([]time.Time, len(states))
+	prevs = make([]*snapshot.Snapshot, len(states))
+	skipped = make([][]Window, len(states))
 	for i, st := range states {
 		resumeAt[i] = first.Start
 		if last, ok := st.Last(); ok {
 			resumeAt[i] = s.calendar.WindowFrom(last.WindowEnd).Start
 			if resumeAt[i].Equal(last.WindowEnd) {
 				prevs[i] = &last
+				follows[i] = last.WindowEnd
 			}
 		}
 	}
-	var items []backfillItem
+	liveSpans := make([][]state.Span, len(live))
+	for i, st := range live {
+		liveSpans[i] = publishedSpans(st)
+	}
 	for w := first; w.Start.Before(stop); w = s.calendar.Next(w) {
 		for i := range states {
-			if !w.Start.Before(resumeAt[i]) {
-				items = append(items, backfillItem{skill: i, window: w})
+			switch {
+			case w.Start.Before(resumeAt[i]):
+			case publishedIn(liveSpans[i], w):
+				skipped[i] = append(skipped[i], w)
+			default:
+				items = append(items, backfillItem{skill: i, window: w, afterGap: !w.Start.Equal(follows[i])})
+				follows[i] = w.End
 			}
 		}
 	}
-	return items, prevs
+	return items, prevs, skipped
 }
 
 // runBackfill runs a fetch stage and a publish stage per skill, joined by
@@ -188,6 +222,9 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 				return err
 			}
 			resume[it.skill] = nil // only the first window of a skill can be the one in flight
+			if it.afterGap {
+				prevs[it.skill] = nil
+			}
 			out := snapshot.Diff(prevs[it.skill], cur)
 			previousKnown := prevs[it.skill] != nil
 			prevs[it.skill] = &out.Snapshot

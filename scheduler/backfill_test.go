@@ -132,27 +132,70 @@ func TestBackfillInterruptedCommitsTheWindowInFlightAndResumes(t *testing.T) {
 	}
 }
 
+// TestBackfillUsesTheEventIDsOfLive publishes 09:00 live in one state
+// directory and by backfill in another, each without a window before it.
 func TestBackfillUsesTheEventIDsOfLive(t *testing.T) {
-	h := newBackfillHarness(t, "12")
-	h.clock.(*clock.Fake).Set(h.at(12, 0, 0))
-	if err := h.s.Once(t.Context(), h.at(9, 0, 0)); err != nil {
+	live := newBackfillHarness(t, "12")
+	if err := live.s.Once(t.Context(), live.at(9, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.s.Backfill(t.Context(), h.at(8, 55, 0), h.at(9, 5, 0), nil, nil); err != nil {
+	backfill := newBackfillHarness(t, "12")
+	if err := backfill.s.Backfill(t.Context(), backfill.at(9, 0, 0), backfill.at(9, 5, 0), nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	pubs := h.pub.list()
-	if len(pubs) != 3 {
-		t.Fatalf("%d publications, want live 09:00 then backfill 08:55 and 09:00", len(pubs))
+	l, b := live.pub.list(), backfill.pub.list()
+	if len(l) != 1 || len(b) != 1 {
+		t.Fatalf("%d live and %d backfilled publications, want 09:00 once each", len(l), len(b))
 	}
-	live, backfilled := pubs[0], pubs[2]
-	if !backfilled.start.Equal(live.start) || backfilled.closedID != live.closedID || len(live.ids) == 0 {
-		t.Fatalf("backfilled window %s has window_closed id %s, live %s", backfilled.start, backfilled.closedID, live.closedID)
+	if !b[0].start.Equal(l[0].start) || b[0].closedID != l[0].closedID || len(l[0].ids) == 0 {
+		t.Fatalf("backfilled window %s has window_closed id %s, live %s", b[0].start, b[0].closedID, l[0].closedID)
 	}
-	for dnis, id := range live.ids {
-		if backfilled.ids[dnis] != id {
-			t.Errorf("DNIS %s: backfill id %s, live id %s", dnis, backfilled.ids[dnis], id)
+	for dnis, id := range l[0].ids {
+		if b[0].ids[dnis] != id {
+			t.Errorf("DNIS %s: backfill id %s, live id %s", dnis, b[0].ids[dnis], id)
 		}
+	}
+	if b[0].records != l[0].records {
+		t.Errorf("the same window without a previous one went out otherwise:\n live %s\nbackfill %s", l[0].records, b[0].records)
+	}
+}
+
+// TestBackfillLeavesOutWhatLivePublished runs the live stream over a gap
+// beyond MAX_CATCHUP, then backfills a range wider than the gap: only the
+// gap's windows go out, and the first window after each one left out has
+// no previous window.
+func TestBackfillLeavesOutWhatLivePublished(t *testing.T) {
+	h := runOverAGap(t) // 05:55 known, 08:05 to 09:00 published, 06:00-08:05 left
+	cal := h.s.Calendar()
+	if n := len(h.pub.list()); n != 12 {
+		t.Fatalf("the live run published %d windows, want 12", n)
+	}
+	st, _ := h.store.get(liveKey("12"))
+	wantSpans := []state.Span{{Start: h.at(5, 55, 0), End: h.at(6, 0, 0)}, {Start: h.at(8, 5, 0), End: h.at(9, 5, 0)}}
+	if len(st.Published) != len(wantSpans) || !st.Published[0].Start.Equal(wantSpans[0].Start) || !st.Published[0].End.Equal(wantSpans[0].End) ||
+		!st.Published[1].Start.Equal(wantSpans[1].Start) || !st.Published[1].End.Equal(wantSpans[1].End) {
+		t.Fatalf("live spans %+v, want %+v", st.Published, wantSpans)
+	}
+
+	var progress recordedProgress
+	if err := h.s.Backfill(t.Context(), h.at(5, 0, 0), h.at(9, 5, 0), nil, &progress); err != nil {
+		t.Fatal(err)
+	}
+	backfilled := h.pub.list()[12:]
+	if len(backfilled) != 11+25 || progress.total != 36 || progress.advanced != 36 {
+		t.Fatalf("backfilled %d windows (progress %d of %d), want 05:00-05:55 and 06:00-08:05 less the live 05:55: 36",
+			len(backfilled), progress.advanced, progress.total)
+	}
+	assertContiguous(t, cal, backfilled[:11], cal.WindowAt(h.at(5, 0, 0)))
+	assertContiguous(t, cal, backfilled[11:], cal.WindowAt(h.at(6, 0, 0)))
+	for i, p := range backfilled {
+		if want := i != 0 && i != 11; p.previousKnown != want {
+			t.Errorf("backfilled %s: previous window known %v, want %v", p.start.Format("15:04"), p.previousKnown, want)
+		}
+	}
+	lines := h.logs.withMessage(t, "published by the live stream already")
+	if len(lines) != 1 || lines[0]["windows"] != float64(13) || lines[0]["skill"] != "12" {
+		t.Errorf("left-out windows logged as %v, want one line for 13 windows of skill 12", lines)
 	}
 }
 

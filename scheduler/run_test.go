@@ -115,16 +115,26 @@ func TestRunCatchesUpEveryMissedWindowInOrder(t *testing.T) {
 	}
 }
 
-func TestRunLeavesAGapBeyondMaxCatchupToBackfill(t *testing.T) {
+// runOverAGap runs the live stream of skill 12, last published at 05:55, at
+// 09:07:30 with MAX_CATCHUP of an hour: the latest complete window is
+// 09:00-09:05, one hour back from its end is 08:05, so it publishes 08:05 to
+// 09:00 and leaves 06:00-08:05 to backfill. The seeded state is one saved
+// before the published spans were kept.
+func runOverAGap(t *testing.T) *harness {
+	t.Helper()
 	fake := clock.NewFake(time.Time{})
 	cfg := testConfig("12")
 	cfg.MaxCatchup = time.Hour
 	h := newHarness(t, cfg, fake)
-	cal := h.s.Calendar()
-	h.seed(t, "12", cal.WindowAt(h.at(5, 55, 0)))
+	h.seed(t, "12", h.s.Calendar().WindowAt(h.at(5, 55, 0)))
 	fake.Set(h.at(9, 7, 30))
 	h.runUntilIdle(t, fake)
-	// Latest complete: 09:00-09:05; one hour back from its end: 08:05.
+	return h
+}
+
+func TestRunLeavesAGapBeyondMaxCatchupToBackfill(t *testing.T) {
+	h := runOverAGap(t)
+	cal := h.s.Calendar()
 	pubs := h.pub.list()
 	assertContiguous(t, cal, pubs, cal.WindowAt(h.at(8, 5, 0)))
 	if len(pubs) != 12 || pubs[0].previousKnown || !pubs[1].previousKnown {

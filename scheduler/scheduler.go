@@ -301,7 +301,7 @@ func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, cur *
 	if s.deps.Failpoint != nil {
 		s.deps.Failpoint(FailpointAfterPublish)
 	}
-	next := state.State{Key: st.Key, Windows: windows}
+	next := state.State{Key: st.Key, Windows: windows, Published: withPublished(*st, w)}
 	if err := s.deps.Store.Save(next); err != nil {
 		return &WindowError{Skill: skill, Window: w, Step: StepSave, Err: err}
 	}
@@ -339,7 +339,7 @@ func (s *Scheduler) saveAhead(st state.State, w Window, cur *snapshot.Window, re
 	if p := st.Pending; p != nil && p.Revision == revision && p.WindowStart.Equal(cur.Start) && p.FetchedAt.Equal(cur.FetchedAt) {
 		return st, nil
 	}
-	ahead := state.State{Key: st.Key, Windows: st.Windows, Pending: &state.Pending{
+	ahead := state.State{Key: st.Key, Windows: st.Windows, Published: st.Published, Pending: &state.Pending{
 		WindowStart: cur.Start,
 		WindowEnd:   cur.End,
 		Revision:    revision,

@@ -115,6 +115,11 @@ func newerState() State {
 	s.Windows = append(s.Windows, window(next, 1, fetch.Row{DNIS: "573009998877", Metrics: schema.Metrics{
 		InboundCalls: schema.IntOf(1), ASASeconds: schema.FloatOf(123.456),
 	}}))
+	// A gap from 09:30 to 10:00: the live stream skipped it.
+	s.Published = []Span{
+		{Start: time.Date(2025, 3, 9, 8, 0, 0, 0, bogota), End: time.Date(2025, 3, 9, 9, 30, 0, 0, bogota)},
+		{Start: time.Date(2025, 3, 9, 10, 0, 0, 0, bogota), End: next.Add(5 * time.Minute)},
+	}
 	return s
 }
 
@@ -139,6 +144,13 @@ func assertSameState(t *testing.T, got, want State) {
 		if !reflect.DeepEqual(g.Rows, w.Rows) {
 			t.Errorf("window %d rows:\n got %+v\nwant %+v", i, g.Rows, w.Rows)
 		}
+	}
+	if len(got.Published) != len(want.Published) {
+		t.Fatalf("%d published spans, want %d", len(got.Published), len(want.Published))
+	}
+	for i, span := range want.Published {
+		assertSameTime(t, fmt.Sprintf("published span %d start", i), got.Published[i].Start, span.Start)
+		assertSameTime(t, fmt.Sprintf("published span %d end", i), got.Published[i].End, span.End)
 	}
 }
 
@@ -600,11 +612,7 @@ func TestWriteBodyMatchesEncodingJSON(t *testing.T) {
 		"empty and nil rows": empty, "pending without rows": noRows, "large": large,
 		"no windows": {Key: liveKey},
 	} {
-		content := fileBody{
-			Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID, Job: s.Key.Job},
-			Windows: s.Windows,
-			Pending: toFilePending(s.Pending),
-		}
+		content := toFileBody(s)
 		var want, got bytes.Buffer
 		if err := json.NewEncoder(&want).Encode(content); err != nil {
 			t.Fatal(err)

@@ -23,11 +23,13 @@ import (
 // A state file is one header line, a JSON object, then the body:
 //
 //	{"format":"skill6pub-state","version":1,"body_bytes":N,"body_sha256":"<hex>"}\n
-//	<N bytes: gzip of the JSON of {"key":{...},"windows":[snapshot.Snapshot...],"pending":{...}}>
+//	<N bytes: gzip of the JSON of {"key":{...},"windows":[snapshot.Snapshot...],"pending":{...},"published":[{"start":...,"end":...}...]}>
 //
 // "pending" is there only while a window is being published (see Pending).
 // A build that does not know it ignores it and fetches the window again, as
-// builds before it did, so adding it did not need a new version.
+// builds before it did, so adding it did not need a new version. The same
+// holds for "published" (State.Published): a build without it forgets the
+// spans, and a backfill then publishes again what the live stream did.
 //
 // Every future version keeps the first line a JSON object with "format" and
 // "version", so that any build can tell a newer file from a corrupt one. To
@@ -57,9 +59,30 @@ type fileHeader struct {
 // fileBody is what the body holds. It has its own key type so that the
 // on-disk names are fixed here and not by the Go field names of Key.
 type fileBody struct {
-	Key     fileKey             `json:"key"`
-	Windows []snapshot.Snapshot `json:"windows"`
-	Pending *filePending        `json:"pending,omitempty"`
+	Key       fileKey             `json:"key"`
+	Windows   []snapshot.Snapshot `json:"windows"`
+	Pending   *filePending        `json:"pending,omitempty"`
+	Published []fileSpan          `json:"published,omitempty"`
+}
+
+// fileSpan is a Span on disk. "published" came after version 1's first
+// builds, which ignore it (encoding/json skips unknown members).
+type fileSpan struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// toFileBody is what the file of s holds.
+func toFileBody(s State) fileBody {
+	b := fileBody{
+		Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID, Job: s.Key.Job},
+		Windows: s.Windows,
+		Pending: toFilePending(s.Pending),
+	}
+	for _, span := range s.Published {
+		b.Published = append(b.Published, fileSpan(span))
+	}
+	return b
 }
 
 // filePending is Pending on disk.
@@ -157,12 +180,7 @@ func encodeState(w io.Writer, s State, gzips *sync.Pool) error {
 		zw.Reset(nil) // do not keep the body alive from the pool
 		gzips.Put(zw)
 	}()
-	content := fileBody{
-		Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID, Job: s.Key.Job},
-		Windows: s.Windows,
-		Pending: toFilePending(s.Pending),
-	}
-	if err := writeBody(zw, content); err != nil {
+	if err := writeBody(zw, toFileBody(s)); err != nil {
 		return fmt.Errorf("state: encode: %w", err)
 	}
 	if err := zw.Close(); err != nil {
@@ -318,9 +336,13 @@ func decodeState(path string, file []byte) (State, error) {
 	if err := json.NewDecoder(zr).Decode(&content); err != nil {
 		return corrupt("its body does not decode", err)
 	}
-	return State{
+	st := State{
 		Key:     Key{Operation: content.Key.Operation, SkillID: content.Key.SkillID, Job: content.Key.Job},
 		Windows: content.Windows,
 		Pending: content.Pending.pending(),
-	}, nil
+	}
+	for _, span := range content.Published {
+		st.Published = append(st.Published, Span(span))
+	}
+	return st, nil
 }

@@ -31,6 +31,16 @@ type State struct {
 	// Pending is the window being published, saved before its publish and
 	// cleared by the commit that follows it; nil when none is in flight.
 	Pending *Pending
+	// Published is when the windows this stream has published lie: spans
+	// of time, oldest first, with no two touching (adjacent windows are one
+	// span). A backfill leaves the windows of the live stream's spans
+	// alone. A state saved before this field existed has none.
+	Published []Span
+}
+
+// Span is the time from Start to End.
+type Span struct {
+	Start, End time.Time
 }
 
 // Last returns the last published window's snapshot.
