@@ -364,3 +364,25 @@ func TestDiffWhileSavingKeepsTheDiffWhenTheSaveFails(t *testing.T) {
 		t.Errorf("st took a record that was not saved: %+v", st.Pending)
 	}
 }
+
+// TestCommitLetsTheFetchedRowsGo: once the write-ahead record is saved, the
+// rows in response order are dropped from the window (the diff's output
+// holds the window sorted), while the saved record keeps them.
+func TestCommitLetsTheFetchedRowsGo(t *testing.T) {
+	h := newHarness(t, testConfig("12"), clock.NewAutoFake(time.Time{}))
+	w := h.s.Calendar().WindowAt(h.at(9, 0, 0))
+	rows := []fetch.Row{{DNIS: "573001111111"}, {DNIS: "573002222222"}}
+	cur := h.s.windowOf("12", w, h.at(9, 6, 0), fetch.Report{Rows: rows})
+	out := snapshot.Diff(nil, cur)
+	st := state.State{Key: liveKey("12")}
+	if err := h.s.commit(t.Context(), &st, w, &cur, 0, out, []snapshot.Snapshot{out.Snapshot}); err != nil {
+		t.Fatal(err)
+	}
+	if cur.Report.Rows != nil {
+		t.Errorf("the window still holds its %d fetched rows after the commit", len(cur.Report.Rows))
+	}
+	saves := h.store.saveList()
+	if len(saves) != 2 || saves[0].Pending == nil || len(saves[0].Pending.Report.Rows) != len(rows) {
+		t.Fatalf("saves %+v, want the write-ahead record with its %d rows, then the commit", saves, len(rows))
+	}
+}
