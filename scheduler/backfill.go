@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -143,8 +144,8 @@ func backfillJob(from, to time.Time) string {
 // planBackfill lists the windows of [first.Start, stop) that each skill
 // still needs, window by window across skills, and the snapshot each skill's
 // first one is diffed against (its last committed window when resuming).
-// The windows the skill's live state says were published are left out, and
-// returned per skill.
+// The windows the skill's live state says were published, or were being
+// published when the service stopped, are left out, and returned per skill.
 func (s *Scheduler) planBackfill(states, live []state.State, first Window, stop time.Time) (items []backfillItem, prevs []*snapshot.Snapshot, skipped [][]Window) {
 	resumeAt := make([]time.Time, len(states))
 	// follows is where each skill's next window starts when it follows the
@@ -165,6 +166,11 @@ func (s *Scheduler) planBackfill(states, live []state.State, first Window, stop 
 	liveSpans := make([][]state.Span, len(live))
 	for i, st := range live {
 		liveSpans[i] = publishedSpans(st)
+		if p := st.Pending; p != nil && p.Revision == 0 {
+			// In flight when the service stopped: it may be in Kafka, and
+			// the service publishes it again from its write-ahead record.
+			liveSpans[i] = append(slices.Clone(liveSpans[i]), state.Span{Start: p.WindowStart, End: p.WindowEnd})
+		}
 	}
 	for w := first; w.Start.Before(stop); w = s.calendar.Next(w) {
 		for i := range states {

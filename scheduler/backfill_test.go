@@ -343,3 +343,24 @@ func TestBackfillRejectsABadRange(t *testing.T) {
 		t.Error("a rejected backfill fetched")
 	}
 }
+
+// TestBackfillLeavesOutTheLiveWindowInFlight: a window the service was
+// publishing when it stopped may be in Kafka, and the service publishes it
+// again from its write-ahead record when it restarts.
+func TestBackfillLeavesOutTheLiveWindowInFlight(t *testing.T) {
+	h := newBackfillHarness(t, "12")
+	cal := h.s.Calendar()
+	h.seed(t, "12", cal.WindowAt(h.at(9, 0, 0)))
+	st, _ := h.store.get(liveKey("12"))
+	st.Pending = &state.Pending{WindowStart: h.at(9, 5, 0), WindowEnd: h.at(9, 10, 0), FetchedAt: h.at(9, 11, 0)}
+	if err := h.store.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.Backfill(t.Context(), h.at(8, 55, 0), h.at(9, 15, 0), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	pubs := h.pub.list()
+	if len(pubs) != 2 || !pubs[0].start.Equal(h.at(8, 55, 0)) || !pubs[1].start.Equal(h.at(9, 10, 0)) || pubs[1].previousKnown {
+		t.Fatalf("backfilled %+v, want 08:55 and 09:10 (without a previous window), not the live 09:00 and 09:05", pubs)
+	}
+}
