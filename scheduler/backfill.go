@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -48,10 +49,11 @@ type fetchedItem struct {
 // Backfill publishes every window of [from, to) of the given skills (all
 // configured skills when empty): each window that overlaps the range, in
 // order per skill, up to the latest complete window. Windows go out with the
-// same event ids as live ones, so the windows the live stream has published
-// (its state's spans) are left out: sent again they would carry those ids
-// with other content. A window after one left out has no previous window to
-// compare with.
+// same event ids as live ones, so the windows already published (the live
+// state's spans: the live stream's windows and those of earlier backfills)
+// are left out: sent again they would carry those ids with other content. A
+// window after one left out has no previous window to compare with. When it
+// ends, for whatever reason, the windows it committed join the live spans.
 //
 // Its state is kept under its own key (Job "backfill-<from>-<to>", from the
 // aligned range), apart from the live state: an interrupted backfill started
@@ -99,7 +101,7 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 		if len(windows) > 0 {
 			log.Info().Str("skill", skills[i]).Int("windows", len(windows)).
 				Time("first_start", windows[0].Start).Time("last_end", windows[len(windows)-1].End).
-				Msgf("%d windows of skill %s in the range were published by the live stream already: left out (sent again they would carry the same event ids with other content; late data of published windows is what REVISE_WINDOWS is for)",
+				Msgf("%d windows of skill %s in the range were published already, live or by an earlier backfill: left out (sent again they would carry the same event ids with other content; late data of published windows is what REVISE_WINDOWS is for)",
 					len(windows), skills[i])
 		}
 	}
@@ -123,6 +125,7 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 		Msgf("backfill: %d windows to publish, one wolkvox call each", len(items))
 
 	done, err := s.runBackfill(ctx, log, states, items, prevs, resume, progress)
+	err = errors.Join(err, s.recordBackfilled(live, states))
 	switch {
 	case err == nil:
 		log.Info().Int("windows", done).Msg("backfill complete")
@@ -132,6 +135,31 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 	default:
 		return fmt.Errorf("backfill %s stopped after %d of %d windows; run the same command to resume: %w", job, done, len(items), err)
 	}
+}
+
+// recordBackfilled adds the windows each skill's backfill job has committed
+// (in this run or an interrupted one before it) to the spans of the skill's
+// live state, loaded as live before the backfill, so that a later backfill
+// over them leaves them out too. Nothing else writes the live state
+// meanwhile: the state directory is locked by this process.
+func (s *Scheduler) recordBackfilled(live, jobs []state.State) error {
+	var errs []error
+	for i, job := range jobs {
+		if len(job.Published) == 0 {
+			continue
+		}
+		st := live[i]
+		merged := mergeSpans(publishedSpans(st), job.Published)
+		if sameSpans(merged, st.Published) {
+			continue
+		}
+		st.Published = merged
+		if err := s.deps.Store.Save(st); err != nil {
+			errs = append(errs, fmt.Errorf("skill %s: recording the backfilled windows in the live state, so that later backfills leave them out: %w",
+				st.Key.SkillID, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // backfillJob names the state of the backfill of the aligned range

@@ -68,9 +68,16 @@ func TestBackfillResumesAfterAnError(t *testing.T) {
 	if st, ok := h.store.get(job); !ok || !st.Windows[0].WindowEnd.Equal(failing) {
 		t.Fatalf("job state of skill 15 = %+v, want it to end at the failing window", st)
 	}
+	// The live state of each skill only records, as a span, what the job
+	// committed, for later backfills to leave out.
 	for _, skill := range []string{"12", "15"} {
-		if _, ok := h.store.get(liveKey(skill)); ok {
-			t.Errorf("backfill wrote the live state of skill %s", skill)
+		job.SkillID = skill
+		jobState, _ := h.store.get(job)
+		last, _ := jobState.Last()
+		st, ok := h.store.get(liveKey(skill))
+		if !ok || len(st.Windows) != 0 || st.Pending != nil || len(st.Published) != 1 ||
+			!st.Published[0].Start.Equal(from) || !st.Published[0].End.Equal(last.WindowEnd) {
+			t.Errorf("live state of skill %s = %+v, want only the span %s-%s", skill, st, from, last.WindowEnd)
 		}
 	}
 
@@ -193,7 +200,7 @@ func TestBackfillLeavesOutWhatLivePublished(t *testing.T) {
 			t.Errorf("backfilled %s: previous window known %v, want %v", p.start.Format("15:04"), p.previousKnown, want)
 		}
 	}
-	lines := h.logs.withMessage(t, "published by the live stream already")
+	lines := h.logs.withMessage(t, "were published already")
 	if len(lines) != 1 || lines[0]["windows"] != float64(13) || lines[0]["skill"] != "12" {
 		t.Errorf("left-out windows logged as %v, want one line for 13 windows of skill 12", lines)
 	}
@@ -362,5 +369,67 @@ func TestBackfillLeavesOutTheLiveWindowInFlight(t *testing.T) {
 	pubs := h.pub.list()
 	if len(pubs) != 2 || !pubs[0].start.Equal(h.at(8, 55, 0)) || !pubs[1].start.Equal(h.at(9, 10, 0)) || pubs[1].previousKnown {
 		t.Fatalf("backfilled %+v, want 08:55 and 09:10 (without a previous window), not the live 09:00 and 09:05", pubs)
+	}
+}
+
+// TestOverlappingBackfillsPublishEachWindowOnce: a backfill over a range
+// that overlaps an earlier one's leaves out the windows the first published.
+func TestOverlappingBackfillsPublishEachWindowOnce(t *testing.T) {
+	h := newBackfillHarness(t, "12")
+	cal := h.s.Calendar()
+	if err := h.s.Backfill(t.Context(), h.at(6, 0, 0), h.at(7, 0, 0), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var progress recordedProgress
+	if err := h.s.Backfill(t.Context(), h.at(6, 30, 0), h.at(7, 30, 0), nil, &progress); err != nil {
+		t.Fatal(err)
+	}
+	pubs := h.pub.list()
+	assertContiguous(t, cal, pubs, cal.WindowAt(h.at(6, 0, 0)))
+	if len(pubs) != 18 || progress.total != 6 {
+		t.Fatalf("published %d windows (the second backfill %d), want 06:00 to 07:25 once each: 18 (6)", len(pubs), progress.total)
+	}
+	if pubs[12].previousKnown {
+		t.Error("07:00, the second backfill's first window, was diffed against a window it did not publish")
+	}
+	lines := h.logs.withMessage(t, "were published already")
+	if len(lines) != 1 || lines[0]["windows"] != float64(6) {
+		t.Errorf("left-out windows logged as %v, want one line for 6 windows", lines)
+	}
+	st, _ := h.store.get(liveKey("12"))
+	if len(st.Published) != 1 || !st.Published[0].Start.Equal(h.at(6, 0, 0)) || !st.Published[0].End.Equal(h.at(7, 30, 0)) {
+		t.Errorf("live spans %+v, want 06:00-07:30", st.Published)
+	}
+}
+
+// TestBackfillSaysWhenItCannotRecordItsWindows: the windows are published,
+// but a later backfill could send them again; the same command records them.
+func TestBackfillSaysWhenItCannotRecordItsWindows(t *testing.T) {
+	h := newBackfillHarness(t, "12")
+	diskFull := errors.New("no space left on device")
+	h.store.failSave = func(s state.State) error {
+		if s.Key == liveKey("12") {
+			return diskFull
+		}
+		return nil
+	}
+	from, to := h.at(6, 0, 0), h.at(6, 30, 0)
+	err := h.s.Backfill(t.Context(), from, to, nil, nil)
+	if !errors.Is(err, diskFull) || !strings.Contains(err.Error(), "recording the backfilled windows in the live state") ||
+		!strings.Contains(err.Error(), "run the same command") {
+		t.Fatalf("Backfill = %v, want the failed record, and how to retry it", err)
+	}
+	if n := len(h.pub.list()); n != 6 {
+		t.Fatalf("published %d windows, want 6", n)
+	}
+	h.store.failSave = nil
+	if err := h.s.Backfill(t.Context(), from, to, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.pub.list()); n != 6 {
+		t.Errorf("the same command published %d more windows, want none", n-6)
+	}
+	if st, _ := h.store.get(liveKey("12")); len(st.Published) != 1 || !st.Published[0].End.Equal(to) {
+		t.Errorf("live spans %+v after the same command, want 06:00-06:30", st.Published)
 	}
 }

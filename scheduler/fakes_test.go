@@ -274,11 +274,13 @@ func (m *mapStore) saveList() []state.State {
 }
 
 // commits returns the saves that committed a window: those without a
-// pending window (the write-ahead saves before each publish have one).
+// pending window (the write-ahead saves before each publish have one) that
+// hold windows (a backfill's record of its windows in the live state, at
+// its end, holds only spans).
 func (m *mapStore) commits() []state.State {
 	var out []state.State
 	for _, s := range m.saveList() {
-		if s.Pending == nil {
+		if s.Pending == nil && len(s.Windows) > 0 {
 			out = append(out, s)
 		}
 	}

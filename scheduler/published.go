@@ -27,10 +27,18 @@ func publishedSpans(st state.State) []state.Span {
 }
 
 // withPublished returns the spans of the state that commits w: st's with w
-// added, sorted, the spans that touch merged into one. st's are left as
-// they are.
+// added. st's are left as they are.
 func withPublished(st state.State, w Window) []state.Span {
-	spans := append(slices.Clone(publishedSpans(st)), state.Span{Start: w.Start, End: w.End})
+	return mergeSpans(publishedSpans(st), []state.Span{{Start: w.Start, End: w.End}})
+}
+
+// mergeSpans returns a new slice of the spans of a and b, sorted, the spans
+// that touch merged into one, the oldest dropped beyond maxPublishedSpans.
+func mergeSpans(a, b []state.Span) []state.Span {
+	spans := slices.Concat(a, b)
+	if len(spans) == 0 {
+		return nil
+	}
 	slices.SortFunc(spans, func(a, b state.Span) int { return a.Start.Compare(b.Start) })
 	merged := spans[:1]
 	for _, span := range spans[1:] {
@@ -46,6 +54,11 @@ func withPublished(st state.State, w Window) []state.Span {
 		merged = merged[drop:]
 	}
 	return merged
+}
+
+// sameSpans reports whether a and b hold the same instants.
+func sameSpans(a, b []state.Span) bool {
+	return slices.EqualFunc(a, b, func(x, y state.Span) bool { return x.Start.Equal(y.Start) && x.End.Equal(y.End) })
 }
 
 // publishedIn reports whether w lies within one of spans.
