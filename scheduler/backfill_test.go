@@ -433,3 +433,37 @@ func TestBackfillSaysWhenItCannotRecordItsWindows(t *testing.T) {
 		t.Errorf("live spans %+v after the same command, want 06:00-06:30", st.Published)
 	}
 }
+
+// TestLiveGoesOnAfterWhatABackfillPublished: the service, down since 05:55,
+// is backfilled up to 08:30 before it starts again: it catches up from
+// 08:30, not from 06:00, which would send the backfilled windows again.
+func TestLiveGoesOnAfterWhatABackfillPublished(t *testing.T) {
+	fake := clock.NewFake(time.Time{})
+	h := newHarness(t, testConfig("12"), fake)
+	cal := h.s.Calendar()
+	h.seed(t, "12", cal.WindowAt(h.at(5, 55, 0)))
+	fake.Set(h.at(9, 7, 30))
+	if err := h.s.Backfill(t.Context(), h.at(6, 0, 0), h.at(8, 30, 0), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	backfilled := len(h.pub.list())
+	h.runUntilIdle(t, fake)
+	live := h.pub.list()[backfilled:]
+	assertContiguous(t, cal, live, cal.WindowAt(h.at(8, 30, 0)))
+	if backfilled != 30 || len(live) != 7 || live[0].previousKnown || !live[1].previousKnown {
+		t.Fatalf("backfilled %d, then live %d windows; want 30 (06:00-08:25), then 7 from 08:30, the first without a previous window", backfilled, len(live))
+	}
+	if lines := h.logs.withMessage(t, "were published by a backfill"); len(lines) != 1 {
+		t.Errorf("the skip was logged %d times, want once", len(lines))
+	}
+
+	if err := h.s.Once(t.Context(), h.at(7, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.pub.list()) - backfilled - len(live); n != 0 {
+		t.Errorf("once of a backfilled window published %d windows, want none", n)
+	}
+	if lines := h.logs.withMessage(t, "already published, live or by a backfill"); len(lines) != 1 {
+		t.Errorf("once of a backfilled window logged %d lines saying so, want 1", len(lines))
+	}
+}

@@ -71,6 +71,10 @@ func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) err
 	wlog := windowLogger(s.log.With().Str("skill", skill).Logger(), w)
 	var prev *snapshot.Snapshot
 	kept := st.Windows // the windows the commit keeps before w
+	if publishedIn(st.Published, w) {
+		wlog.Info().Msg("this window was already published, live or by a backfill: nothing is sent (sent again it would carry the same event ids with other content)")
+		return nil
+	}
 	last, ok := st.Last()
 	switch {
 	case !ok:

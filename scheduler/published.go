@@ -63,10 +63,16 @@ func sameSpans(a, b []state.Span) bool {
 
 // publishedIn reports whether w lies within one of spans.
 func publishedIn(spans []state.Span, w Window) bool {
+	_, ok := spanOf(spans, w)
+	return ok
+}
+
+// spanOf returns the span of spans that w lies within.
+func spanOf(spans []state.Span, w Window) (state.Span, bool) {
 	for _, span := range spans {
 		if !w.Start.Before(span.Start) && !w.End.After(span.End) {
-			return true
+			return span, true
 		}
 	}
-	return false
+	return state.Span{}, false
 }

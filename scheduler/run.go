@@ -113,6 +113,7 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 			latest := s.calendar.LatestComplete(now)
 			if attempt == 0 {
 				s.skipBeyondCatchup(ls, latest)
+				s.skipBackfilled(ls)
 			}
 			s.observeLive(skill, ls, latest, now)
 
@@ -185,6 +186,27 @@ func (s *Scheduler) publishLive(ctx context.Context, wlog zerolog.Logger, ls *li
 	ls.next = s.calendar.Next(w)
 	s.setLastPublished(ls.st.Key.SkillID, w.End)
 	return nil
+}
+
+// skipBackfilled moves ls.next past the windows a backfill has published
+// (the spans in the live state after its last window), unless ls.next is
+// fetched already: published again they would carry the same event ids with
+// other content. The window after them has no previous window to compare
+// with.
+func (s *Scheduler) skipBackfilled(ls *liveSkill) {
+	if ls.pending != nil {
+		return
+	}
+	span, ok := spanOf(ls.st.Published, ls.next)
+	if !ok {
+		return
+	}
+	wlog := windowLogger(ls.log, ls.next)
+	wlog.Info().Time("backfilled_to", span.End).
+		Msgf("the windows up to %s were published by a backfill: the live stream goes on after them, without a previous window to compare with",
+			span.End.Format(time.RFC3339))
+	ls.next = s.calendar.WindowFrom(span.End)
+	ls.prev = nil
 }
 
 // skipBeyondCatchup moves ls.next forward to the oldest window within
