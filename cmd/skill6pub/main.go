@@ -30,7 +30,7 @@ func commands() []command {
 	return []command{
 		{"run", "poll wolkvox and publish every window (the daemon; default)", runDaemon},
 		{"once", "publish the latest complete window (or --window) and exit", runOnce},
-		{"backfill", "publish historical windows --from --to, in order, resumable", runBackfill},
+		{"backfill", "publish historical windows --from --to, in order, resumable; leaves out those already published", runBackfill},
 		{"simulate", "serve the wolkvox simulator over HTTP", runSimulate},
 		{"demo", "simulator + in-process Kafka + the real pipeline, printing what arrives", runDemo},
 		{"schema", "print the JSON Schema of the events", runSchema},
