@@ -226,14 +226,21 @@ func TestFailingWindowBlocksLaterWindowsThenRecovers(t *testing.T) {
 	}
 }
 
-func TestRevisionsRepublishChangedWindowsOnly(t *testing.T) {
+// newRevisingHarness returns a harness of skill 12 with REVISE_WINDOWS=2 at
+// 09:06, and the window of each minute of 09:00 to 09:59.
+func newRevisingHarness(t *testing.T) (*harness, func(minute int) Window) {
+	t.Helper()
 	fake := clock.NewAutoFake(time.Time{})
 	cfg := testConfig("12")
 	cfg.ReviseWindows = 2
 	h := newHarness(t, cfg, fake)
-	cal := h.s.Calendar()
 	fake.Set(h.at(9, 6, 0))
-	w := func(minute int) Window { return cal.WindowAt(h.at(9, minute, 0)) }
+	cal := h.s.Calendar()
+	return h, func(minute int) Window { return cal.WindowAt(h.at(9, minute, 0)) }
+}
+
+func TestRevisionsRepublishChangedWindowsOnly(t *testing.T) {
+	h, w := newRevisingHarness(t)
 	var revisedAt int
 	h.pub.before = func(_ context.Context, p publication) error {
 		// Late data for 09:05 arrives once 09:10 is out.
@@ -259,7 +266,7 @@ func TestRevisionsRepublishChangedWindowsOnly(t *testing.T) {
 			revisions = append(revisions, p)
 		}
 	}
-	assertContiguous(t, cal, live, w(0))
+	assertContiguous(t, h.s.Calendar(), live, w(0))
 	if len(revisions) != 1 || !revisions[0].start.Equal(w(5).Start) || revisions[0].revision != 1 || !revisions[0].closedLast {
 		t.Fatalf("revisions = %+v, want one, of 09:05, revision 1", revisions)
 	}
@@ -417,13 +424,7 @@ func TestShutdownGraceEndsAWindowThatCannotFinish(t *testing.T) {
 }
 
 func TestAnEmptyReFetchDoesNotWipeAPublishedWindow(t *testing.T) {
-	fake := clock.NewAutoFake(time.Time{})
-	cfg := testConfig("12")
-	cfg.ReviseWindows = 2
-	h := newHarness(t, cfg, fake)
-	cal := h.s.Calendar()
-	fake.Set(h.at(9, 6, 0))
-	w := func(minute int) Window { return cal.WindowAt(h.at(9, minute, 0)) }
+	h, w := newRevisingHarness(t)
 	// 09:05 has rows when published; every re-fetch of it answers "no data".
 	h.fetcher.empty = func(c fetchCall, attempt int) bool { return c.start.Equal(w(5).Start) && attempt > 1 }
 	if err := h.runUntil(t, func(_ publication, n int) bool { return n == 6 }); err != nil {
