@@ -8,11 +8,14 @@
 // An event id is the first 16 bytes, in lower-case hex (32 characters), of
 // a SHA-256 in two steps:
 //
-//	window = SHA-256( "skill6pub.event_id.v1"
+//	window = SHA-256( "skill6pub.event_id.v2"
 //	                  || for each of event_type, operation, skill_id:
 //	                         uint32 big-endian length in bytes || the UTF-8 bytes
 //	                  || int64 big-endian window_start in Unix seconds (the instant, any zone)
-//	                  || int64 big-endian revision )
+//	                  || int64 big-endian window_end in Unix seconds
+//	                  || int64 big-endian revision
+//	                  || 0x00 when no previous window was known, or
+//	                     0x01 || int64 big-endian previous_window_start in Unix seconds )
 //	id     = SHA-256( window || uint32 big-endian length of the subject || the subject )
 //
 // The first step is shared by all the events of one type of a window and
@@ -20,10 +23,18 @@
 // The subject is the DNIS as published (the HMAC when pseudonymization is
 // on) for dnis_window and dnis_gone, and [WindowSubject] for window_closed.
 // event_type is part of the input so that a dnis_window and a dnis_gone of
-// the same DNIS and window never share an id. The content is not part of
-// the input: a window published again, after a crash or by a backfill, has
-// the same ids, and consumers keep the first copy of each. 128 bits keep
-// accidental collisions out of reach for any realistic number of events.
+// the same DNIS and window never share an id. 128 bits keep accidental
+// collisions out of reach for any realistic number of events.
+//
+// The rule: an id is a function of every input that shapes the event's
+// content. The window's bounds (both ends: windows of another INTERVAL
+// never share an id), the revision and the window it was compared with
+// (change, previous, delta and dnis_gone come from it) are inputs of the
+// hash. The fetched data is not: each window is published once from one
+// fetch, kept as a write-ahead record until Kafka acknowledged it, and a
+// window published again (after a crash, by any command) goes out from that
+// record with the same bytes, fetched_at included. Late data of a published window goes out as a revision, under
+// other ids. Consumers keep the first copy of each id.
 //
 // Dead letters use the same construction with event_type "dead_letter" and
 // the subject "row:<index in the response's data array>",

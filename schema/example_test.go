@@ -24,9 +24,10 @@ func printMessage(m schema.Message) {
 func ExampleEncode_dnisWindow() {
 	cot := time.FixedZone("COT", -5*3600)
 	start := time.Date(2025, 3, 9, 10, 0, 0, 0, cot)
+	previous := start.Add(-5 * time.Minute)
 	e := &schema.DNISWindow{
 		Envelope: schema.Envelope{
-			EventID:       schema.EventID(schema.TypeDNISWindow, "0032", "12", "573001234567", start, 0),
+			EventID:       schema.EventID(schema.TypeDNISWindow, schema.IDScope{Operation: "0032", SkillID: "12", WindowStart: start, WindowEnd: start.Add(5 * time.Minute), PreviousWindowStart: &previous}, "573001234567"),
 			EventType:     schema.TypeDNISWindow,
 			SchemaVersion: schema.Version,
 			Operation:     "0032",
@@ -53,13 +54,13 @@ func ExampleEncode_dnisWindow() {
 	// Output:
 	// key: 0032:12:573001234567
 	// ce_specversion: 1.0
-	// ce_id: f436cd49dfde62ee5c1c54eafa387cf3
+	// ce_id: ebbdbbf533fe39d5adbee71af2bb2305
 	// ce_type: com.github.skill6pub.dnis_window.v1
 	// ce_source: /wolkvox/0032/skill_6/12
 	// ce_time: 2025-03-09T10:05:00-05:00
 	// content-type: application/json
 	// {
-	//   "event_id": "f436cd49dfde62ee5c1c54eafa387cf3",
+	//   "event_id": "ebbdbbf533fe39d5adbee71af2bb2305",
 	//   "event_type": "dnis_window",
 	//   "schema_version": 1,
 	//   "operation": "0032",
@@ -119,9 +120,10 @@ func ExampleEncode_dnisGone() {
 	hasher := schema.NewDNISHasher(secretKey())
 	dnis := hasher.Hash("573109876543")
 	start := time.Date(2025, 3, 9, 15, 0, 0, 0, time.UTC)
+	previous := start.Add(-5 * time.Minute)
 	e := &schema.DNISGone{
 		Envelope: schema.Envelope{
-			EventID:       schema.EventID(schema.TypeDNISGone, "0032", "12", dnis, start, 0),
+			EventID:       schema.EventID(schema.TypeDNISGone, schema.IDScope{Operation: "0032", SkillID: "12", WindowStart: start, WindowEnd: start.Add(5 * time.Minute), PreviousWindowStart: &previous}, dnis),
 			EventType:     schema.TypeDNISGone,
 			SchemaVersion: schema.Version,
 			Operation:     "0032",
@@ -143,7 +145,7 @@ func ExampleEncode_dnisGone() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12:b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f
-	// {"event_id":"b4e8d5353c5b9b2268a15ab3b3d15f30","event_type":"dnis_gone","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T15:00:00Z","window_end":"2025-03-09T15:05:00Z","revision":0,"fetched_at":"2025-03-09T15:06:00Z","producer":{"name":"skill6pub","version":"1.0.0"},"dnis":"b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f","dnis_hashed":true,"previous":{"inbound_calls":1,"answer_calls":1,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":100,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
+	// {"event_id":"792badade72c38214c95a150add9edb4","event_type":"dnis_gone","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T15:00:00Z","window_end":"2025-03-09T15:05:00Z","revision":0,"fetched_at":"2025-03-09T15:06:00Z","producer":{"name":"skill6pub","version":"1.0.0"},"dnis":"b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f","dnis_hashed":true,"previous":{"inbound_calls":1,"answer_calls":1,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":100,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
 }
 
 // The mark that a window is complete: here a window without any call.
@@ -153,7 +155,7 @@ func ExampleEncode_windowClosed() {
 	previous := start.Add(-5 * time.Minute)
 	e := &schema.WindowClosed{
 		Envelope: schema.Envelope{
-			EventID:       schema.EventID(schema.TypeWindowClosed, "0032", "12", schema.WindowSubject, start, 0),
+			EventID:       schema.EventID(schema.TypeWindowClosed, schema.IDScope{Operation: "0032", SkillID: "12", WindowStart: start, WindowEnd: start.Add(5 * time.Minute), PreviousWindowStart: &previous}, schema.WindowSubject),
 			EventType:     schema.TypeWindowClosed,
 			SchemaVersion: schema.Version,
 			Operation:     "0032",
@@ -175,7 +177,7 @@ func ExampleEncode_windowClosed() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12
-	// {"event_id":"ad6fc1903ac08aa8683f52cc6347f701","event_type":"window_closed","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T03:00:00-05:00","window_end":"2025-03-09T03:05:00-05:00","revision":0,"fetched_at":"2025-03-09T03:06:00-05:00","producer":{"name":"skill6pub","version":"1.0.0"},"previous_window_known":true,"previous_window_start":"2025-03-09T02:55:00-05:00","row_count":0,"merged_rows":0,"rejected_rows":0,"dnis_window_events":0,"gone_count":0,"repeat_callers":0,"maybe_truncated":false,"no_data":true,"totals":{"inbound_calls":0,"answer_calls":0,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":null,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
+	// {"event_id":"5f83b3f222cea852a7adddc1547d9387","event_type":"window_closed","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T03:00:00-05:00","window_end":"2025-03-09T03:05:00-05:00","revision":0,"fetched_at":"2025-03-09T03:06:00-05:00","producer":{"name":"skill6pub","version":"1.0.0"},"previous_window_known":true,"previous_window_start":"2025-03-09T02:55:00-05:00","row_count":0,"merged_rows":0,"rejected_rows":0,"dnis_window_events":0,"gone_count":0,"repeat_callers":0,"maybe_truncated":false,"no_data":true,"totals":{"inbound_calls":0,"answer_calls":0,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":null,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
 }
 
 // A row wolkvox sent that could not be typed goes to the dead-letter topic
@@ -200,7 +202,7 @@ func ExampleEncodeDeadLetter() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12
-	// {"dead_letter_id":"7aef5ccb1b2f935d6b70d5629da889da","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00-05:00","source":"row","row_index":4,"reason":"inbound_calls: \"tres\" is not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
+	// {"dead_letter_id":"e500801bec9fcf31b0e8185665b4f315","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00-05:00","source":"row","row_index":4,"reason":"inbound_calls: \"tres\" is not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
 }
 
 // Many events, the way the producer encodes a window: one Encoder per
@@ -208,11 +210,12 @@ func ExampleEncodeDeadLetter() {
 // events of the window share is formatted once per range.
 func ExampleEncoder() {
 	start := time.Date(2025, 3, 9, 15, 0, 0, 0, time.UTC)
+	previous := start.Add(-5 * time.Minute)
 	var events []schema.Event
 	for _, dnis := range []string{"573001111111", "573002222222"} {
 		events = append(events, &schema.DNISGone{
 			Envelope: schema.Envelope{
-				EventID:       schema.EventID(schema.TypeDNISGone, "0032", "12", dnis, start, 0),
+				EventID:       schema.EventID(schema.TypeDNISGone, schema.IDScope{Operation: "0032", SkillID: "12", WindowStart: start, WindowEnd: start.Add(5 * time.Minute), PreviousWindowStart: &previous}, dnis),
 				EventType:     schema.TypeDNISGone,
 				SchemaVersion: schema.Version,
 				Operation:     "0032",
@@ -235,6 +238,6 @@ func ExampleEncoder() {
 		fmt.Printf("%s %s\n", m.Key, m.Headers[1].Value) // key and ce_id
 	}
 	// Output:
-	// 0032:12:573001111111 d29074f0033519e786f0af653865bacd
-	// 0032:12:573002222222 61dc595ca6c5588005593e137672a52f
+	// 0032:12:573001111111 1b86df1fed62eda6af9d83a9c483c541
+	// 0032:12:573002222222 c2c409709f79178e14fd49a028a4867a
 }

@@ -12,41 +12,66 @@ import (
 )
 
 // idDomain starts every id hash so that no other SHA-256 in the system can
-// be mistaken for an event id. Changing it changes every id: never do so
-// within a schema version.
-const idDomain = "skill6pub.event_id.v1"
+// be mistaken for an event id. It names the construction: v2 added the
+// window's end and the previous window, so that a window of another length
+// or compared with another window never shares an id with one published
+// before.
+const idDomain = "skill6pub.event_id.v2"
 
 // EventIDLength is the length of an event id: 32 hex characters.
 const EventIDLength = 32
 
+// IDScope is what the ids of the events of one window and revision share:
+// every input that shapes those events apart from their subject and the
+// fetched data (which the write-ahead record pins for a window published
+// again). See the package documentation.
+type IDScope struct {
+	Operation   string
+	SkillID     string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Revision    int
+	// PreviousWindowStart is the start of the window the events were
+	// compared with (change, previous, delta, dnis_gone come from it); nil
+	// when none was known.
+	PreviousWindowStart *time.Time
+}
+
 // EventID returns the deterministic id of an event (see the package
 // documentation for the exact construction). subject is the DNIS as
 // published, or WindowSubject for a window_closed.
-func EventID(eventType, operation, skillID, subject string, windowStart time.Time, revision int) string {
+func EventID(eventType string, scope IDScope, subject string) string {
 	var buf [EventIDLength]byte
-	a := NewIDAppender(eventType, operation, skillID, windowStart, revision)
+	a := NewIDAppender(eventType, scope)
 	return string(a.Append(buf[:0], subject))
 }
 
-// IDAppender computes the ids of the events of one type, window and
-// revision, as EventID would: the part they share is hashed once, and each
-// id then costs one SHA-256 block for a subject of up to 19 bytes. The ids
-// of a 100,000-row window can go into one buffer.
+// IDAppender computes the ids of the events of one type and scope, as
+// EventID would: the part they share is hashed once, and each id then costs
+// one SHA-256 block for a subject of up to 19 bytes. The ids of a
+// 100,000-row window can go into one buffer.
 type IDAppender struct {
 	input      []byte // the shared part's hash, then the subject
 	prefixHash int    // length of input that is the shared part's hash
 }
 
 // NewIDAppender returns an IDAppender for the events of eventType of one
-// window and revision.
-func NewIDAppender(eventType, operation, skillID string, windowStart time.Time, revision int) *IDAppender {
+// scope.
+func NewIDAppender(eventType string, scope IDScope) *IDAppender {
 	b := make([]byte, 0, 128)
 	b = append(b, idDomain...)
 	b = appendLengthPrefixed(b, eventType)
-	b = appendLengthPrefixed(b, operation)
-	b = appendLengthPrefixed(b, skillID)
-	b = binary.BigEndian.AppendUint64(b, uint64(windowStart.Unix()))
-	b = binary.BigEndian.AppendUint64(b, uint64(int64(revision)))
+	b = appendLengthPrefixed(b, scope.Operation)
+	b = appendLengthPrefixed(b, scope.SkillID)
+	b = binary.BigEndian.AppendUint64(b, uint64(scope.WindowStart.Unix()))
+	b = binary.BigEndian.AppendUint64(b, uint64(scope.WindowEnd.Unix()))
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(scope.Revision)))
+	if p := scope.PreviousWindowStart; p != nil {
+		b = append(b, 1)
+		b = binary.BigEndian.AppendUint64(b, uint64(p.Unix()))
+	} else {
+		b = append(b, 0)
+	}
 	sum := sha256.Sum256(b)
 	return &IDAppender{input: append(b[:0], sum[:]...), prefixHash: sha256.Size}
 }
@@ -108,7 +133,7 @@ func newDeadLetter(w *Envelope, source, subject, reason string, raw json.RawMess
 		raw, _ = json.Marshal(string(raw))
 	}
 	return DeadLetter{
-		DeadLetterID:  EventID(TypeDeadLetter, w.Operation, w.SkillID, subject, w.WindowStart, w.Revision),
+		DeadLetterID:  EventID(TypeDeadLetter, IDScope{Operation: w.Operation, SkillID: w.SkillID, WindowStart: w.WindowStart, WindowEnd: w.WindowEnd, Revision: w.Revision}, subject),
 		SchemaVersion: Version,
 		Operation:     w.Operation,
 		SkillID:       w.SkillID,

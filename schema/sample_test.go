@@ -24,7 +24,14 @@ func sampleEnvelope(eventType, subject string) schema.Envelope {
 		FetchedAt:     time.Date(2025, 3, 9, 10, 6, 0, 125_000_000, bogota),
 		Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 	}
-	e.EventID = schema.EventID(eventType, e.Operation, e.SkillID, subject, e.WindowStart, e.Revision)
+	// The samples were compared with the window before (dnis_gone only
+	// exists then; dead letters do not depend on it).
+	scope := schema.IDScope{Operation: e.Operation, SkillID: e.SkillID, WindowStart: e.WindowStart, WindowEnd: e.WindowEnd}
+	if eventType != schema.TypeDeadLetter {
+		previous := start.Add(-5 * time.Minute)
+		scope.PreviousWindowStart = &previous
+	}
+	e.EventID = schema.EventID(eventType, scope, subject)
 	return e
 }
 

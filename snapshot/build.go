@@ -16,10 +16,13 @@ type build struct {
 	cur      Window
 	env      schema.Envelope // without event id and type
 	prepared prepared
+	// previousStart is the start of the window the events are compared
+	// with, nil when none is known: part of every id (schema.IDScope).
+	previousStart *time.Time
 }
 
-func newBuild(cur Window, revision int) *build {
-	b := &build{cur: cur}
+func newBuild(cur Window, revision int, previousStart *time.Time) *build {
+	b := &build{cur: cur, previousStart: previousStart}
 	b.env = schema.Envelope{
 		SchemaVersion: schema.Version,
 		Operation:     cur.Operation,
@@ -107,7 +110,16 @@ func (b *build) dnisEvents(base []fetch.Row, previousKnown bool, keptHint int, c
 }
 
 func (b *build) idAppender(eventType string) *schema.IDAppender {
-	return schema.NewIDAppender(eventType, b.env.Operation, b.env.SkillID, b.env.WindowStart, b.env.Revision)
+	return schema.NewIDAppender(eventType, b.idScope())
+}
+
+// idScope is what the ids of the window's events share.
+func (b *build) idScope() schema.IDScope {
+	return schema.IDScope{
+		Operation: b.env.Operation, SkillID: b.env.SkillID,
+		WindowStart: b.env.WindowStart, WindowEnd: b.env.WindowEnd,
+		Revision: b.env.Revision, PreviousWindowStart: b.previousStart,
+	}
 }
 
 // idAt returns the k-th of the ids in all, one after the other.
@@ -115,11 +127,11 @@ func idAt(all string, k int) string {
 	return all[k*schema.EventIDLength : (k+1)*schema.EventIDLength]
 }
 
-func (b *build) windowClosed(previousStart *time.Time, dnisEvents, gone, repeaters int) *schema.WindowClosed {
+func (b *build) windowClosed(dnisEvents, gone, repeaters int) *schema.WindowClosed {
 	return &schema.WindowClosed{
-		Envelope:            b.envelope(schema.TypeWindowClosed, schema.EventID(schema.TypeWindowClosed, b.env.Operation, b.env.SkillID, schema.WindowSubject, b.env.WindowStart, b.env.Revision)),
-		PreviousWindowKnown: previousStart != nil,
-		PreviousWindowStart: b.inZone(previousStart),
+		Envelope:            b.envelope(schema.TypeWindowClosed, schema.EventID(schema.TypeWindowClosed, b.idScope(), schema.WindowSubject)),
+		PreviousWindowKnown: b.previousStart != nil,
+		PreviousWindowStart: b.inZone(b.previousStart),
 		RowCount:            len(b.prepared.rows),
 		MergedRows:          b.prepared.merged,
 		RejectedRows:        len(b.prepared.dead),
@@ -132,13 +144,13 @@ func (b *build) windowClosed(previousStart *time.Time, dnisEvents, gone, repeate
 	}
 }
 
-func (b *build) snapshot(previousStart *time.Time, repeaters []string) Snapshot {
+func (b *build) snapshot(repeaters []string) Snapshot {
 	return Snapshot{
 		WindowStart:         b.cur.Start,
 		WindowEnd:           b.cur.End,
 		Revision:            b.env.Revision,
 		Rows:                b.prepared.rows,
-		PreviousWindowStart: b.inZone(previousStart),
+		PreviousWindowStart: b.inZone(b.previousStart),
 		Repeaters:           repeaters,
 		RejectedRows:        len(b.prepared.dead),
 		DNISKeyID:           b.cur.Hasher.KeyID(),

@@ -280,7 +280,7 @@ func TestDiffPseudonymizes(t *testing.T) {
 	}
 	w := out.Events.All()[0].(*schema.DNISWindow)
 	if !w.DNISHashed || w.Key() != "0032:12:"+pseudonym ||
-		w.EventID != schema.EventID(schema.TypeDNISWindow, "0032", "12", pseudonym, windowStart, 0) {
+		w.EventID != schema.EventID(schema.TypeDNISWindow, schema.IDScope{Operation: "0032", SkillID: "12", WindowStart: windowStart, WindowEnd: w.WindowEnd, PreviousWindowStart: &prev.WindowStart}, pseudonym) {
 		t.Errorf("event not pseudonymized everywhere: %+v", w)
 	}
 	if !out.Events.All()[1].(*schema.DNISGone).DNISHashed {
@@ -373,7 +373,8 @@ func TestDiffIsDeterministic(t *testing.T) {
 		case *schema.DNISGone:
 			subject = e.DNIS
 		}
-		if want := schema.EventID(h.EventType, h.Operation, h.SkillID, subject, h.WindowStart, h.Revision); h.EventID != want {
+		scope := schema.IDScope{Operation: h.Operation, SkillID: h.SkillID, WindowStart: h.WindowStart, WindowEnd: h.WindowEnd, Revision: h.Revision, PreviousWindowStart: &prev.WindowStart}
+		if want := schema.EventID(h.EventType, scope, subject); h.EventID != want {
 			t.Errorf("%s %s: id %s, want %s", h.EventType, subject, h.EventID, want)
 		}
 	}

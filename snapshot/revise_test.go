@@ -117,7 +117,7 @@ func TestRevisedEventsCarryWhatWasPublished(t *testing.T) {
 		t.Errorf("revised event %+v", w)
 	}
 	original := first.Events.All()[0].Head().EventID
-	if w.EventID == original || w.EventID != schema.EventID(schema.TypeDNISWindow, "0032", "12", "A", windowStart, 1) {
+	if w.EventID == original || w.EventID != schema.EventID(schema.TypeDNISWindow, schema.IDScope{Operation: "0032", SkillID: "12", WindowStart: windowStart, WindowEnd: w.WindowEnd, Revision: 1}, "A") {
 		t.Errorf("revision id %s (revision 0 had %s)", w.EventID, original)
 	}
 	closed := out.Events.All()[1].(*schema.WindowClosed)

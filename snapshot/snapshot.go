@@ -104,13 +104,13 @@ type Output struct {
 // with another DNIS_HMAC_KEY (or none): pseudonyms of two keys cannot be
 // compared, and the old ones must not be published under the new key's flag.
 func Diff(prev *Snapshot, cur Window) Output {
-	b := newBuild(cur, 0)
 	var base []fetch.Row
 	var previousStart *time.Time
 	if prev != nil && prev.DNISKeyID == cur.Hasher.KeyID() {
 		base = canonicalRows(prev.Rows)
 		previousStart = &prev.WindowStart
 	}
+	b := newBuild(cur, 0, previousStart)
 	events, matched := b.dnisEvents(base, previousStart != nil, len(b.prepared.rows), func(cur, prev *schema.Metrics) (change, bool) {
 		switch {
 		case prev == nil:
@@ -120,11 +120,11 @@ func Diff(prev *Snapshot, cur Window) Output {
 		}
 		return changeChanged, true
 	})
-	events.closed = b.windowClosed(previousStart, len(events.windows), len(events.gone), len(matched))
+	events.closed = b.windowClosed(len(events.windows), len(events.gone), len(matched))
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
-		Snapshot:    b.snapshot(previousStart, matched),
+		Snapshot:    b.snapshot(matched),
 	}
 }
 
@@ -148,7 +148,6 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 		panic("snapshot: Revise of the window at " + cur.Start.Format(time.RFC3339) +
 			" with the snapshot of the window at " + published.WindowStart.Format(time.RFC3339))
 	}
-	b := newBuild(cur, published.Revision+1)
 	sameKey := published.DNISKeyID == cur.Hasher.KeyID()
 	var base []fetch.Row
 	var repeatersBefore []string
@@ -159,6 +158,7 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 	} else {
 		previousStart = nil
 	}
+	b := newBuild(cur, published.Revision+1, previousStart)
 	events, _ := b.dnisEvents(base, sameKey, 0, func(cur, prev *schema.Metrics) (change, bool) {
 		switch {
 		case prev == nil:
@@ -179,11 +179,11 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 		}
 	}, func(int) {})
 
-	events.closed = b.windowClosed(previousStart, len(events.windows), len(events.gone), len(repeaters))
+	events.closed = b.windowClosed(len(events.windows), len(events.gone), len(repeaters))
 	return Output{
 		Events:      events,
 		DeadLetters: b.prepared.dead,
-		Snapshot:    b.snapshot(previousStart, repeaters),
+		Snapshot:    b.snapshot(repeaters),
 	}, true
 }
 
