@@ -607,7 +607,11 @@ func TestWriteBodyMatchesEncodingJSON(t *testing.T) {
 	large := randomState(3000)
 	large.Pending = pendingState().Pending
 	large.Pending.Report.Rows = randomState(2000).Windows[0].Rows
+	withBase := pendingState()
+	baseSnap := randomState(500).Windows[0]
+	withBase.Pending.Base = &Base{Start: &baseSnap.WindowStart, Snapshot: &baseSnap}
 	for name, s := range map[string]State{
+		"pending with its base snapshot": withBase,
 		"older": olderState(), "newer": newerState(), "pending": pendingState(), "odd strings": odd,
 		"empty and nil rows": empty, "pending without rows": noRows, "large": large,
 		"no windows": {Key: liveKey},

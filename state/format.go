@@ -96,6 +96,16 @@ type filePending struct {
 	Rejected       []fileRejected `json:"rejected,omitempty"`
 	NoData         bool           `json:"no_data,omitempty"`
 	MaybeTruncated bool           `json:"maybe_truncated,omitempty"`
+	Base           *fileBase      `json:"base,omitempty"`
+}
+
+// fileBase is a Base on disk. "base" came after version 1's first builds:
+// they ignore it and diff a pending window against their last window, as
+// they did before; this build reads a record without it the same way.
+type fileBase struct {
+	Start    *time.Time         `json:"start,omitempty"`
+	Revision int                `json:"revision"`
+	Snapshot *snapshot.Snapshot `json:"snapshot,omitempty"`
 }
 
 // fileRejected is a fetch.RejectedRow on disk. Raw is kept as bytes
@@ -116,6 +126,9 @@ func toFilePending(p *Pending) *filePending {
 		WindowStart: p.WindowStart, WindowEnd: p.WindowEnd, Revision: p.Revision, FetchedAt: p.FetchedAt,
 		DNISKeyID: p.DNISKeyID, Rows: p.Report.Rows, NoData: p.Report.NoData, MaybeTruncated: p.Report.MaybeTruncated,
 	}
+	if b := p.Base; b != nil {
+		f.Base = &fileBase{Start: b.Start, Revision: b.Revision, Snapshot: b.Snapshot}
+	}
 	for _, r := range p.Report.Rejected {
 		f.Rejected = append(f.Rejected, fileRejected{Index: r.Index, Raw: r.Raw, Reason: r.Reason})
 	}
@@ -129,6 +142,9 @@ func (f *filePending) pending() *Pending {
 	p := &Pending{
 		WindowStart: f.WindowStart, WindowEnd: f.WindowEnd, Revision: f.Revision, FetchedAt: f.FetchedAt, DNISKeyID: f.DNISKeyID,
 		Report: fetch.Report{Rows: f.Rows, NoData: f.NoData, MaybeTruncated: f.MaybeTruncated},
+	}
+	if b := f.Base; b != nil {
+		p.Base = &Base{Start: b.Start, Revision: b.Revision, Snapshot: b.Snapshot}
 	}
 	for _, r := range f.Rejected {
 		p.Report.Rejected = append(p.Report.Rejected, fetch.RejectedRow{Index: r.Index, Raw: r.Raw, Reason: r.Reason})
@@ -159,8 +175,11 @@ func encodeState(w io.Writer, s State, gzips *sync.Pool) error {
 	for _, window := range s.Windows {
 		rows += len(window.Rows)
 	}
-	if s.Pending != nil {
-		rows += len(s.Pending.Report.Rows)
+	if p := s.Pending; p != nil {
+		rows += len(p.Report.Rows)
+		if p.Base != nil && p.Base.Snapshot != nil {
+			rows += len(p.Base.Snapshot.Rows)
+		}
 	}
 	body.Grow(512 + rows*compressedRowBytes)
 	zw, _ := gzips.Get().(*gzip.Writer)
@@ -219,7 +238,7 @@ const flushBytes = 64 << 10
 func writeBody(w io.Writer, content fileBody) error {
 	// The rest goes through encoding/json with the rows left out, then the
 	// rows are put where each "rows":null is: the windows' in order, then
-	// the pending window's.
+	// the pending window's, then its base snapshot's.
 	var rows [][]fetch.Row
 	content.Windows = slices.Clone(content.Windows) // nil stays nil
 	for i := range content.Windows {
@@ -230,6 +249,13 @@ func writeBody(w io.Writer, content fileBody) error {
 		p := *content.Pending
 		rows = append(rows, p.Rows)
 		p.Rows = nil
+		if p.Base != nil && p.Base.Snapshot != nil {
+			base, snap := *p.Base, *p.Base.Snapshot
+			rows = append(rows, snap.Rows)
+			snap.Rows = nil
+			base.Snapshot = &snap
+			p.Base = &base
+		}
 		content.Pending = &p
 	}
 	rest, err := json.Marshal(content)

@@ -152,3 +152,47 @@ func BenchmarkWriteAhead(b *testing.B) {
 		}
 	}
 }
+
+// TestPendingKeepsItsBase: the snapshot a pending window was compared with
+// comes back, named or whole, so that the window goes out again compared
+// with the same one; a record without a base reads as before builds kept it.
+func TestPendingKeepsItsBase(t *testing.T) {
+	d := openDir(t, t.TempDir())
+	backfilled := olderState().Windows[0]
+	start := backfilled.WindowStart
+	for _, tc := range []struct {
+		name string
+		base *Base
+	}{
+		{"none", &Base{}},
+		{"named", &Base{Start: &start, Revision: 2}},
+		{"whole", &Base{Start: &start, Snapshot: &backfilled}},
+		{"before bases were kept", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := pendingState()
+			want.Pending.Base = tc.base
+			save(t, d, want)
+			got := load(t, d, liveKey).Pending.Base
+			switch {
+			case tc.base == nil:
+				if got != nil {
+					t.Fatalf("base %+v, want none", got)
+				}
+				return
+			case got == nil:
+				t.Fatal("the base was not read back")
+			case (got.Start == nil) != (tc.base.Start == nil) || got.Start != nil && !got.Start.Equal(*tc.base.Start) || got.Revision != tc.base.Revision:
+				t.Errorf("base %+v, want %+v", got, tc.base)
+			case (got.Snapshot == nil) != (tc.base.Snapshot == nil):
+				t.Errorf("base snapshot %+v, want %+v", got.Snapshot, tc.base.Snapshot)
+			case got.Snapshot != nil && !reflect.DeepEqual(got.Snapshot.Rows, tc.base.Snapshot.Rows):
+				t.Errorf("base rows %+v, want %+v", got.Snapshot.Rows, tc.base.Snapshot.Rows)
+			}
+			// The pending rows still land in the pending window, not the base.
+			if p := load(t, d, liveKey).Pending; !reflect.DeepEqual(p.Report.Rows, want.Pending.Report.Rows) {
+				t.Errorf("pending rows %+v, want %+v", p.Report.Rows, want.Pending.Report.Rows)
+			}
+		})
+	}
+}

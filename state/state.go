@@ -70,4 +70,21 @@ type Pending struct {
 	// DNISKeyID identifies the key Report was pseudonymized with ("" for
 	// none): a record made under another key is not replayed.
 	DNISKeyID string
+	// Base is the snapshot the window was compared with (a revision: the
+	// revision it revises), so that the window goes out again compared with
+	// the very same one. nil in a record of a build before it was kept.
+	Base *Base
+}
+
+// Base names the snapshot a pending window is compared with.
+type Base struct {
+	// Start is the base snapshot's window start; nil when the window was
+	// published without a previous window to compare with.
+	Start *time.Time
+	// Revision is the base snapshot's revision.
+	Revision int
+	// Snapshot is the base itself when the state's Windows do not hold it
+	// (the previous window of a backfill's window, published by the same
+	// backfill but not the stream's latest); nil otherwise.
+	Snapshot *snapshot.Snapshot
 }
