@@ -103,6 +103,9 @@ func (d *Dir) Load(key Key) (s State, found bool, err error) {
 	if d.lock == nil {
 		return State{}, false, ErrClosed
 	}
+	if err := d.stillHeld(); err != nil {
+		return State{}, false, err
+	}
 	path := d.Path(key)
 	file, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -133,6 +136,9 @@ func (d *Dir) Save(s State) error {
 	defer d.mu.RUnlock()
 	if d.lock == nil {
 		return ErrClosed
+	}
+	if err := d.stillHeld(); err != nil {
+		return err
 	}
 	path := d.Path(s.Key)
 	tmp, err := os.CreateTemp(d.path, tempPrefix+filepath.Base(path)+"-*")
@@ -180,6 +186,26 @@ func (d *Dir) Close() error {
 	err := unlockDir(d.lock)
 	d.lock = nil
 	return err
+}
+
+// stillHeld checks that the lock file this Dir holds is still the one at its
+// path: removing the directory, or its lock file, would let a second process
+// lock a new one and publish from it beside this one. A check per Load and
+// Save (one stat of each) is enough: the write-ahead record is saved before
+// every publish, so a process that lost its directory publishes nothing more.
+func (d *Dir) stillHeld() error {
+	held, err := d.lock.Stat()
+	if err != nil {
+		return &LostError{Dir: d.path, Reason: "the held lock file cannot be read: " + err.Error()}
+	}
+	onDisk, err := os.Stat(filepath.Join(d.path, lockFileName))
+	if err != nil {
+		return &LostError{Dir: d.path, Reason: "its lock file is gone: " + err.Error()}
+	}
+	if !os.SameFile(held, onDisk) {
+		return &LostError{Dir: d.path, Reason: "its lock file was replaced by another one"}
+	}
+	return nil
 }
 
 // removeInterruptedWrites deletes temporary files left by a Save that did not

@@ -629,3 +629,39 @@ func TestWriteBodyMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestALostDirectoryIsNeverWrittenAgain: once the directory or its lock file
+// is removed or replaced under an open Dir, Load and Save refuse with a
+// *LostError, also after a second Dir locked the recreated directory, so
+// that two processes never publish from one state.
+func TestALostDirectoryIsNeverWrittenAgain(t *testing.T) {
+	for name, lose := range map[string]func(dir string) error{
+		"directory removed":  os.RemoveAll,
+		"lock file removed":  func(dir string) error { return os.Remove(filepath.Join(dir, lockFileName)) },
+		"lock file replaced": func(dir string) error { return os.Rename(filepath.Join(dir, lockFileName), filepath.Join(dir, "old")) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			d := openDir(t, dir)
+			save(t, d, olderState())
+			if err := lose(dir); err != nil {
+				t.Fatal(err)
+			}
+			second := openDir(t, dir) // a second process on the recreated directory
+			save(t, second, newerState())
+			var lost *LostError
+			if err := d.Save(olderState()); !errors.As(err, &lost) {
+				t.Fatalf("Save after the directory was lost: %v, want a *LostError", err)
+			}
+			if _, _, err := d.Load(liveKey); !errors.As(err, &lost) {
+				t.Fatalf("Load after the directory was lost: %v, want a *LostError", err)
+			}
+			if got := load(t, second, liveKey); len(got.Windows) != len(newerState().Windows) {
+				t.Errorf("the second holder's state was overwritten: %d windows", len(got.Windows))
+			}
+			if !strings.Contains(lost.Error(), dir) || !strings.Contains(lost.Error(), "stops publishing") {
+				t.Errorf("error %q does not name the directory and what happens", lost)
+			}
+		})
+	}
+}

@@ -59,3 +59,20 @@ func recoveryHint(path string) string {
 		"then run \"skill6pub backfill --from ... --to ...\" for the windows missed since it was last written",
 		path, path+".bad")
 }
+
+// LostError is returned by Load and Save once the directory a Dir holds, or
+// its lock file, has been removed or replaced while it was open: another
+// process may now lock the new directory and publish from it, so this one
+// must not write (or trust) a state there again. It is final: the process
+// stops publishing and an operator decides which of the two goes on.
+type LostError struct {
+	Dir    string
+	Reason string
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("state: directory %s was lost while this process held it (%s): "+
+		"another process may be publishing from it now, so this one stops publishing to keep one publisher per state. "+
+		"Find out who removed it; restore it from a backup or let the other process go on, then restart this one",
+		e.Dir, e.Reason)
+}
