@@ -612,7 +612,7 @@ func TestWriteBodyMatchesEncodingJSON(t *testing.T) {
 	withBase.Pending.Base = &Base{Start: &baseSnap.WindowStart, Snapshot: &baseSnap}
 	for name, s := range map[string]State{
 		"pending with its base snapshot": withBase,
-		"older": olderState(), "newer": newerState(), "pending": pendingState(), "odd strings": odd,
+		"older":                          olderState(), "newer": newerState(), "pending": pendingState(), "odd strings": odd,
 		"empty and nil rows": empty, "pending without rows": noRows, "large": large,
 		"no windows": {Key: liveKey},
 	} {
