@@ -2,9 +2,7 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/snapshot"
 	"github.com/skill6pub/skill6pub/state"
+	"github.com/skill6pub/skill6pub/window"
 )
 
 // Progress follows a backfill; the command shows it as a progress bar on a
@@ -32,41 +31,32 @@ type Progress interface {
 type backfillItem struct {
 	skill  int // index into the backfill's states
 	window Window
-	// afterGap: the window before it is not one this backfill publishes
-	// (or committed before it was interrupted), so it has no previous
-	// window to be compared with.
-	afterGap bool
-}
-
-// fetchedItem is a backfill window fetched and diffed, waiting to be
-// published.
-type fetchedItem struct {
-	backfillItem
-	fetchedWindow
-	previousKnown bool
 }
 
 // Backfill publishes every window of [from, to) of the given skills (all
-// configured skills when empty): each window that overlaps the range, in
-// order per skill, up to the latest complete window. Windows go out with the
-// same event ids as live ones, so the windows already published (the live
-// state's spans: the live stream's windows and those of earlier backfills)
-// are left out: sent again they would carry those ids with other content. A
-// window after one left out has no previous window to compare with. When it
-// ends, for whatever reason, the windows it committed join the live spans.
+// configured skills when empty) that is not published yet: each window that
+// overlaps the range, in order per skill, up to the latest complete window.
+// It reads and writes the skills' one record, the same as run and once:
+// it first publishes a window left in flight by any command, leaves out
+// the windows already published (live, by once or by another backfill;
+// logged per skill), and commits each window it publishes into the
+// record's published spans as it goes, so that a backfill stopped at any
+// moment, even by SIGKILL, has recorded every window it committed, and
+// the same command (or any other) goes on from there.
 //
-// Its state is kept under its own key (Job "backfill-<from>-<to>", from the
-// aligned range), apart from the live state: an interrupted backfill started
-// again with the same range resumes after the last window it committed. The
-// first window of each skill has no previous window to compare with.
+// A window is compared with the window before it when that one is the
+// skill's last published window or was published by this backfill right
+// before it; with none otherwise (after a window left out, at the start of
+// the range). Its event ids say which (the previous window is part of
+// every id).
 //
 // The fetch of the next window overlaps the publishing of the current one,
 // so a backfill runs at the pace of the API; windows are still published and
-// committed strictly in order. Transient errors are retried with backoff; an
-// error that retrying cannot fix (bad token, spent quota) stops the backfill,
-// which the same command resumes later. When ctx ends, the window being
-// published is committed under Deps.ShutdownGrace and Backfill returns an
-// error wrapping ctx's.
+// committed strictly in order. Errors are retried with the live loop's
+// backoff; an error that retrying cannot fix (bad token, spent quota) stops
+// the backfill, which the same command resumes later. When ctx ends, the
+// window being published is committed under Deps.ShutdownGrace and Backfill
+// returns an error wrapping ctx's.
 func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []string, progress Progress) error {
 	if len(skills) == 0 {
 		skills = s.cfg.SkillIDs
@@ -79,8 +69,7 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 	}
 	first := s.calendar.WindowAt(from)
 	end := s.calendar.WindowAt(to.Add(-time.Nanosecond)).End
-	job := backfillJob(first.Start, end)
-	log := s.log.With().Str("job", job).Logger()
+	log := s.log.With().Time("from", first.Start).Time("to", end).Logger()
 
 	stop := end
 	if latest := s.calendar.LatestComplete(s.clock.Now()); latest.End.Before(end) {
@@ -88,29 +77,34 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 		log.Warn().Time("complete_until", stop).
 			Msg("the range reaches windows that are not complete yet; they are left out: run the same command later to publish them")
 	}
-	states, err := s.loadStates(skills, job)
+	states, err := s.loadStates(skills)
 	if err != nil {
 		return err
 	}
-	live, err := s.loadStates(skills, "")
-	if err != nil {
-		return err
-	}
-	items, prevs, skipped := s.planBackfill(states, live, first, stop)
-	for i, windows := range skipped {
-		if len(windows) > 0 {
-			log.Info().Str("skill", skills[i]).Int("windows", len(windows)).
-				Time("first_start", windows[0].Start).Time("last_end", windows[len(windows)-1].End).
-				Msgf("%d windows of skill %s in the range were published already, live or by an earlier backfill: left out (sent again they would carry the same event ids with other content; late data of published windows is what REVISE_WINDOWS is for)",
-					len(windows), skills[i])
+	for i := range states {
+		wlog := log.With().Str("skill", skills[i]).Logger()
+		err := window.Retry(ctx, s.clock, wlog, s.cfg.Interval, func() error {
+			var r window.Result
+			var err error
+			states[i], r, err = s.tx.Recover(ctx, states[i])
+			s.watchCalls()
+			if err == nil && r.Published {
+				logPublished(windowLog(wlog, r.Window, zerolog.InfoLevel), r)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("backfill: publishing the window in flight of skill %s first: %w", skills[i], err)
 		}
 	}
-	// The fetch stage takes up each skill's window in flight when the
-	// backfill was interrupted from these (the states belong to the publish
-	// stage).
-	resume := make([]*state.Pending, len(states))
-	for i, st := range states {
-		resume[i] = st.Pending
+	items, skipped := s.planBackfill(states, first.Start, stop)
+	for i, spans := range skipped {
+		if n := countWindows(spans, s.calendar); n > 0 {
+			log.Info().Str("skill", skills[i]).Int("windows", n).
+				Time("first_start", spans[0].Start).Time("last_end", spans[len(spans)-1].End).
+				Msgf("%d windows of skill %s in the range were published already (live, by once or by a backfill): left out (sent again they would carry the same event ids with other content; late data of published windows is what REVISE_WINDOWS is for)",
+					n, skills[i])
+		}
 	}
 	if progress == nil {
 		progress = noProgress{}
@@ -121,98 +115,65 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 	if calls := s.callsLeft(); calls >= 0 && len(items) > calls {
 		event = log.Warn().Int("calls_left_today", calls)
 	}
-	event.Time("from", first.Start).Time("to", end).Strs("skills", skills).Int("windows", len(items)).
+	event.Strs("skills", skills).Int("windows", len(items)).
 		Msgf("backfill: %d windows to publish, one wolkvox call each", len(items))
 
-	done, err := s.runBackfill(ctx, log, states, items, prevs, resume, progress)
-	err = errors.Join(err, s.recordBackfilled(live, states))
+	done, err := s.runBackfill(ctx, log, states, items, progress)
 	switch {
 	case err == nil:
 		log.Info().Int("windows", done).Msg("backfill complete")
 		return nil
 	case ctx.Err() != nil:
-		return fmt.Errorf("backfill %s interrupted after %d of %d windows; run the same command to resume: %w", job, done, len(items), err)
+		return fmt.Errorf("backfill interrupted after %d of %d windows; every window committed is recorded, run the same command to go on: %w", done, len(items), err)
 	default:
-		return fmt.Errorf("backfill %s stopped after %d of %d windows; run the same command to resume: %w", job, done, len(items), err)
+		return fmt.Errorf("backfill stopped after %d of %d windows; every window committed is recorded, run the same command to go on: %w", done, len(items), err)
 	}
 }
 
-// recordBackfilled adds the windows each skill's backfill job has committed
-// (in this run or an interrupted one before it) to the spans of the skill's
-// live state, loaded as live before the backfill, so that a later backfill
-// over them leaves them out too. Nothing else writes the live state
-// meanwhile: the state directory is locked by this process.
-func (s *Scheduler) recordBackfilled(live, jobs []state.State) error {
-	var errs []error
-	for i, job := range jobs {
-		if len(job.Published) == 0 {
-			continue
-		}
-		st := live[i]
-		merged := mergeSpans(publishedSpans(st), job.Published)
-		if sameSpans(merged, st.Published) {
-			continue
-		}
-		st.Published = merged
-		if err := s.deps.Store.Save(st); err != nil {
-			errs = append(errs, fmt.Errorf("skill %s: recording the backfilled windows in the live state, so that later backfills leave them out: %w",
-				st.Key.SkillID, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// backfillJob names the state of the backfill of the aligned range
-// [from, to).
-func backfillJob(from, to time.Time) string {
-	const compact = "20060102T150405Z"
-	return "backfill-" + from.UTC().Format(compact) + "-" + to.UTC().Format(compact)
-}
-
-// planBackfill lists the windows of [first.Start, stop) that each skill
-// still needs, window by window across skills, and the snapshot each skill's
-// first one is diffed against (its last committed window when resuming).
-// The windows the skill's live state says were published, or were being
-// published when the service stopped, are left out, and returned per skill.
-func (s *Scheduler) planBackfill(states, live []state.State, first Window, stop time.Time) (items []backfillItem, prevs []*snapshot.Snapshot, skipped [][]Window) {
-	resumeAt := make([]time.Time, len(states))
-	// follows is where each skill's next window starts when it follows the
-	// last one it publishes (or committed): zero when there is none.
-	follows := make([]time.Time, len(states))
-	prevs = make([]*snapshot.Snapshot, len(states))
-	skipped = make([][]Window, len(states))
+// planBackfill lists the windows of [from, stop) that each skill has not
+// published yet, window by window across skills, and per skill the spans
+// of the range published already.
+func (s *Scheduler) planBackfill(states []state.State, from, stop time.Time) (items []backfillItem, skipped [][]state.Span) {
+	skipped = make([][]state.Span, len(states))
+	var perSkill [][]Window
 	for i, st := range states {
-		resumeAt[i] = first.Start
-		if last, ok := st.Last(); ok {
-			resumeAt[i] = s.calendar.WindowFrom(last.WindowEnd).Start
-			if resumeAt[i].Equal(last.WindowEnd) {
-				prevs[i] = &last
-				follows[i] = last.WindowEnd
+		spans := st.PublishedSpans()
+		var windows []Window
+		for t := from; t.Before(stop); {
+			w := s.calendar.Unpublished(spans, t)
+			if w.Start.After(t) {
+				skipped[i] = append(skipped[i], state.Span{Start: t, End: minTime(w.Start, stop)})
+			}
+			if !w.Start.Before(stop) {
+				break
+			}
+			w.End = minTime(w.End, stop)
+			windows = append(windows, w)
+			t = w.End
+		}
+		perSkill = append(perSkill, windows)
+	}
+	for k := 0; ; k++ {
+		more := false
+		for i, windows := range perSkill {
+			if k < len(windows) {
+				items = append(items, backfillItem{skill: i, window: windows[k]})
+				more = true
 			}
 		}
-	}
-	liveSpans := make([][]state.Span, len(live))
-	for i, st := range live {
-		liveSpans[i] = publishedSpans(st)
-		if p := st.Pending; p != nil && p.Revision == 0 {
-			// In flight when the service stopped: it may be in Kafka, and
-			// the service publishes it again from its write-ahead record.
-			liveSpans[i] = append(slices.Clone(liveSpans[i]), state.Span{Start: p.WindowStart, End: p.WindowEnd})
+		if !more {
+			return items, skipped
 		}
 	}
-	for w := first; w.Start.Before(stop); w = s.calendar.Next(w) {
-		for i := range states {
-			switch {
-			case w.Start.Before(resumeAt[i]):
-			case publishedIn(liveSpans[i], w):
-				skipped[i] = append(skipped[i], w)
-			default:
-				items = append(items, backfillItem{skill: i, window: w, afterGap: !w.Start.Equal(follows[i])})
-				follows[i] = w.End
-			}
-		}
+}
+
+// countWindows returns how many windows of the calendar start in spans.
+func countWindows(spans []state.Span, c Calendar) int {
+	n := 0
+	for _, span := range spans {
+		n += c.Count(span.Start, span.End)
 	}
-	return items, prevs, skipped
+	return n
 }
 
 // runBackfill runs a fetch stage and a publish stage per skill, joined by
@@ -227,15 +188,14 @@ func (s *Scheduler) planBackfill(states, live []state.State, first Window, stop 
 // runs at the pace of the API. A skill's window n+2 is not fetched before
 // its window n is committed, which bounds memory to two windows per skill.
 // It returns how many windows were committed.
-func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states []state.State,
-	items []backfillItem, prevs []*snapshot.Snapshot, resume []*state.Pending, progress Progress) (int, error) {
-	// The fetch stage reads skill ids from here: states belong to the
-	// publish stages.
+func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states []state.State, items []backfillItem, progress Progress) (int, error) {
+	// The fetch stage reads from these: states belong to the publish stages.
 	skills := make([]string, len(states))
-	fetched := make([]chan fetchedItem, len(states))
+	start := make([]state.State, len(states))
+	fetched := make([]chan *window.Prepared, len(states))
 	for i, st := range states {
-		skills[i] = st.Key.SkillID
-		fetched[i] = make(chan fetchedItem)
+		skills[i], start[i] = st.Key.SkillID, st
+		fetched[i] = make(chan *window.Prepared)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -244,26 +204,27 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 				close(ch)
 			}
 		}()
+		// prev is each skill's window last prepared by this backfill.
+		prev := make([]*snapshot.Snapshot, len(states))
 		for _, it := range items {
-			skill := skills[it.skill]
-			wlog := windowLogger(log.With().Str("skill", skill).Logger(), it.window)
-			var cur snapshot.Window
-			err := s.retry(gctx, wlog, func() (err error) {
-				cur, err = s.fetchOrResume(gctx, wlog, skill, it.window, resume[it.skill])
+			wlog := window.Logger(log.With().Str("skill", skills[it.skill]).Logger(), it.window)
+			base := baseOf(start[it.skill], it.window)
+			if p := prev[it.skill]; p != nil && p.WindowEnd.Equal(it.window.Start) {
+				base = p
+			}
+			var p *window.Prepared
+			err := window.Retry(gctx, s.clock, wlog, s.cfg.Interval, func() (err error) {
+				p, err = s.tx.Prepare(gctx, start[it.skill], window.Job{Window: it.window, Base: base})
+				s.watchCalls()
 				return err
 			})
 			if err != nil {
 				return err
 			}
-			resume[it.skill] = nil // only the first window of a skill can be the one in flight
-			if it.afterGap {
-				prevs[it.skill] = nil
-			}
-			out := snapshot.Diff(prevs[it.skill], cur)
-			previousKnown := prevs[it.skill] != nil
-			prevs[it.skill] = &out.Snapshot
+			out := p.Output()
+			prev[it.skill] = &out.Snapshot
 			select {
-			case fetched[it.skill] <- fetchedItem{backfillItem: it, fetchedWindow: fetchedWindow{cur: cur, out: out}, previousKnown: previousKnown}:
+			case fetched[it.skill] <- p:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -274,16 +235,14 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 	committed := 0
 	for i := range states {
 		g.Go(func() error {
-			st := &states[i]
-			for f := range fetched[i] {
+			for p := range fetched[i] {
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				wlog := windowLogger(log.With().Str("skill", skills[i]).Logger(), f.window)
-				err := s.retry(gctx, wlog, func() error {
-					wctx, cancel := s.windowContext(gctx)
-					defer cancel()
-					return s.commit(wctx, st, f.window, &f.cur, 0, f.out, appendKeeping(st.Windows, f.out.Snapshot, 1))
+				wlog := window.Logger(log.With().Str("skill", skills[i]).Logger(), p.Window())
+				err := window.Retry(gctx, s.clock, wlog, s.cfg.Interval, func() (err error) {
+					states[i], err = s.tx.Commit(gctx, states[i], p)
+					return err
 				})
 				if err != nil {
 					return err
@@ -292,7 +251,7 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 				committed++
 				progress.Advance(1)
 				mu.Unlock()
-				logPublished(wlog.Debug(), f.out, f.previousKnown)
+				logPublished(wlog.Debug(), p.Result())
 			}
 			return nil
 		})
@@ -302,22 +261,6 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 		err = context.Cause(ctx)
 	}
 	return committed, err
-}
-
-// retry calls attempt until it succeeds, ctx ends, or it fails with an error
-// that retrying cannot fix, waiting retryDelay between attempts.
-func (s *Scheduler) retry(ctx context.Context, wlog zerolog.Logger, attempt func() error) error {
-	for n := 1; ; n++ {
-		err := attempt()
-		if err == nil || ctx.Err() != nil || permanent(err) {
-			return err
-		}
-		delay := s.retryDelay(n, err)
-		wlog.Warn().Err(err).Int("attempt", n).Dur("retry_in", delay).Msg("window failed; retrying it, later windows wait behind it")
-		if s.clock.Sleep(ctx, delay) != nil {
-			return err
-		}
-	}
 }
 
 // callsLeft returns the calls left today under the quota, or -1 when it is

@@ -58,26 +58,28 @@ func TestBackfillResumesAfterAnError(t *testing.T) {
 	// committed or not.
 	done := first.advanced
 	var pe permanentError
-	if !errors.As(err, &pe) || !strings.Contains(err.Error(), fmt.Sprintf("stopped after %d of 48 windows; run the same command to resume", done)) {
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), fmt.Sprintf("stopped after %d of 48 windows; every window committed is recorded, run the same command to go on", done)) {
 		t.Fatalf("Backfill = %v, want the publish error, %d of 48 windows done", err, done)
 	}
 	if first.total != 48 || done < 14 || done > 16 || first.done != 1 {
 		t.Errorf("progress = %d total, %d done, Done %d times; want 48, 14 to 16, once", first.total, done, first.done)
 	}
-	job := state.Key{Operation: testOperation, SkillID: "15", Job: "backfill-20260504T140000Z-20260504T160000Z"}
-	if st, ok := h.store.get(job); !ok || !st.Windows[0].WindowEnd.Equal(failing) {
-		t.Fatalf("job state of skill 15 = %+v, want it to end at the failing window", st)
-	}
-	// The live state of each skill only records, as a span, what the job
-	// committed, for later backfills to leave out.
+	// Each skill's one record holds what the backfill committed, window by
+	// window; skill 15 also holds the failed window's write-ahead record.
 	for _, skill := range []string{"12", "15"} {
-		job.SkillID = skill
-		jobState, _ := h.store.get(job)
-		last, _ := jobState.Last()
+		pubs := h.pub.of(skill)
+		committedEnd := from
+		for _, p := range pubs {
+			if !p.start.Equal(failing) || skill != "15" {
+				committedEnd = p.start.Add(5 * time.Minute)
+			}
+		}
 		st, ok := h.store.get(liveKey(skill))
-		if !ok || len(st.Windows) != 0 || st.Pending != nil || len(st.Published) != 1 ||
-			!st.Published[0].Start.Equal(from) || !st.Published[0].End.Equal(last.WindowEnd) {
-			t.Errorf("live state of skill %s = %+v, want only the span %s-%s", skill, st, from, last.WindowEnd)
+		if !ok || len(st.Published) != 1 || !st.Published[0].Start.Equal(from) || !st.Published[0].End.Equal(committedEnd) {
+			t.Errorf("live state of skill %s = %+v, want the span %s-%s", skill, st.Published, from, committedEnd)
+		}
+		if skill == "15" && (st.Pending == nil || !st.Pending.WindowStart.Equal(failing)) {
+			t.Errorf("skill 15 pending = %+v, want the failing window's write-ahead record", st.Pending)
 		}
 	}
 
@@ -86,8 +88,9 @@ func TestBackfillResumesAfterAnError(t *testing.T) {
 	if err := h.s.Backfill(t.Context(), from, to, nil, &second); err != nil {
 		t.Fatalf("resumed Backfill = %v", err)
 	}
-	if second.total != 48-done || second.advanced != 48-done {
-		t.Errorf("resumed progress = %d total, %d done; want %d", second.total, second.advanced, 48-done)
+	// The failed window goes out first, from its write-ahead record.
+	if second.total != 47-done || second.advanced != 47-done {
+		t.Errorf("resumed progress = %d total, %d done; want %d", second.total, second.advanced, 47-done)
 	}
 	for _, skill := range []string{"12", "15"} {
 		pubs := h.pub.of(skill)
@@ -351,10 +354,11 @@ func TestBackfillRejectsABadRange(t *testing.T) {
 	}
 }
 
-// TestBackfillLeavesOutTheLiveWindowInFlight: a window the service was
-// publishing when it stopped may be in Kafka, and the service publishes it
-// again from its write-ahead record when it restarts.
-func TestBackfillLeavesOutTheLiveWindowInFlight(t *testing.T) {
+// TestBackfillPublishesTheWindowInFlightFirst: a window the service was
+// publishing when it stopped may be in Kafka, and only its write-ahead
+// record has its content: a backfill publishes it first, from that record,
+// and then what is not published yet around it.
+func TestBackfillPublishesTheWindowInFlightFirst(t *testing.T) {
 	h := newBackfillHarness(t, "12")
 	cal := h.s.Calendar()
 	h.seed(t, "12", cal.WindowAt(h.at(9, 0, 0)))
@@ -367,8 +371,12 @@ func TestBackfillLeavesOutTheLiveWindowInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubs := h.pub.list()
-	if len(pubs) != 2 || !pubs[0].start.Equal(h.at(8, 55, 0)) || !pubs[1].start.Equal(h.at(9, 10, 0)) || pubs[1].previousKnown {
-		t.Fatalf("backfilled %+v, want 08:55 and 09:10 (without a previous window), not the live 09:00 and 09:05", pubs)
+	if len(pubs) != 3 || !pubs[0].start.Equal(h.at(9, 5, 0)) || !pubs[0].previousKnown ||
+		!pubs[1].start.Equal(h.at(8, 55, 0)) || pubs[1].previousKnown || !pubs[2].start.Equal(h.at(9, 10, 0)) || !pubs[2].previousKnown {
+		t.Fatalf("backfilled %+v, want 09:05 from its record (compared with 09:00), then 08:55 (without a previous window) and 09:10 (compared with 09:05)", pubs)
+	}
+	if n := h.fetcher.callsFor("12", h.at(9, 5, 0)); n != 0 {
+		t.Errorf("the window in flight was fetched %d times, want none: it goes out from its record", n)
 	}
 }
 
@@ -389,8 +397,8 @@ func TestOverlappingBackfillsPublishEachWindowOnce(t *testing.T) {
 	if len(pubs) != 18 || progress.total != 6 {
 		t.Fatalf("published %d windows (the second backfill %d), want 06:00 to 07:25 once each: 18 (6)", len(pubs), progress.total)
 	}
-	if pubs[12].previousKnown {
-		t.Error("07:00, the second backfill's first window, was diffed against a window it did not publish")
+	if !pubs[12].previousKnown {
+		t.Error("07:00, the second backfill's first window, was not compared with 06:55, the skill's last published window")
 	}
 	lines := h.logs.withMessage(t, "were published already")
 	if len(lines) != 1 || lines[0]["windows"] != float64(6) {
@@ -402,35 +410,39 @@ func TestOverlappingBackfillsPublishEachWindowOnce(t *testing.T) {
 	}
 }
 
-// TestBackfillSaysWhenItCannotRecordItsWindows: the windows are published,
-// but a later backfill could send them again; the same command records them.
-func TestBackfillSaysWhenItCannotRecordItsWindows(t *testing.T) {
+// TestBackfillRetriesAStateSaveThatFails: a commit that cannot be saved is
+// retried like the live loop retries it; the windows published again meanwhile
+// are the same records, and the record ends with each window once.
+func TestBackfillRetriesAStateSaveThatFails(t *testing.T) {
 	h := newBackfillHarness(t, "12")
 	diskFull := errors.New("no space left on device")
+	failures := 0
 	h.store.failSave = func(s state.State) error {
-		if s.Key == liveKey("12") {
+		if s.Pending == nil && failures < 3 {
+			failures++
 			return diskFull
 		}
 		return nil
 	}
 	from, to := h.at(6, 0, 0), h.at(6, 30, 0)
-	err := h.s.Backfill(t.Context(), from, to, nil, nil)
-	if !errors.Is(err, diskFull) || !strings.Contains(err.Error(), "recording the backfilled windows in the live state") ||
-		!strings.Contains(err.Error(), "run the same command") {
-		t.Fatalf("Backfill = %v, want the failed record, and how to retry it", err)
-	}
-	if n := len(h.pub.list()); n != 6 {
-		t.Fatalf("published %d windows, want 6", n)
-	}
-	h.store.failSave = nil
 	if err := h.s.Backfill(t.Context(), from, to, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.pub.list()); n != 6 {
-		t.Errorf("the same command published %d more windows, want none", n-6)
+	seen := map[windowKey]string{}
+	for _, p := range h.pub.list() {
+		if records, ok := seen[p.key()]; ok && records != p.records {
+			t.Errorf("window %s published again with other records", p.start)
+		}
+		seen[p.key()] = p.records
 	}
-	if st, _ := h.store.get(liveKey("12")); len(st.Published) != 1 || !st.Published[0].End.Equal(to) {
-		t.Errorf("live spans %+v after the same command, want 06:00-06:30", st.Published)
+	if len(seen) != 6 || len(h.pub.list()) != 9 {
+		t.Fatalf("published %d windows in %d publications, want 6 in 9 (three commits retried)", len(seen), len(h.pub.list()))
+	}
+	if st, _ := h.store.get(liveKey("12")); len(st.Published) != 1 || !st.Published[0].End.Equal(to) || st.Pending != nil {
+		t.Errorf("live state %+v, want the span 06:00-06:30 and nothing pending", st)
+	}
+	if lines := h.logs.withMessage(t, "window failed; retrying it"); len(lines) != 3 {
+		t.Errorf("%d retries logged, want 3", len(lines))
 	}
 }
 
@@ -450,11 +462,11 @@ func TestLiveGoesOnAfterWhatABackfillPublished(t *testing.T) {
 	h.runUntilIdle(t, fake)
 	live := h.pub.list()[backfilled:]
 	assertContiguous(t, cal, live, cal.WindowAt(h.at(8, 30, 0)))
-	if backfilled != 30 || len(live) != 7 || live[0].previousKnown || !live[1].previousKnown {
-		t.Fatalf("backfilled %d, then live %d windows; want 30 (06:00-08:25), then 7 from 08:30, the first without a previous window", backfilled, len(live))
-	}
-	if lines := h.logs.withMessage(t, "were published by a backfill"); len(lines) != 1 {
-		t.Errorf("the skip was logged %d times, want once", len(lines))
+	// The backfill followed the live stream's last window, so it moved the
+	// stream's latest window forward as it went: the live stream goes on
+	// from 08:30, compared with 08:25.
+	if backfilled != 30 || len(live) != 7 || !live[0].previousKnown || !live[1].previousKnown {
+		t.Fatalf("backfilled %d, then live %d windows; want 30 (06:00-08:25), then 7 from 08:30, compared with the window before each", backfilled, len(live))
 	}
 
 	if err := h.s.Once(t.Context(), h.at(7, 0, 0)); err != nil {
@@ -463,7 +475,7 @@ func TestLiveGoesOnAfterWhatABackfillPublished(t *testing.T) {
 	if n := len(h.pub.list()) - backfilled - len(live); n != 0 {
 		t.Errorf("once of a backfilled window published %d windows, want none", n)
 	}
-	if lines := h.logs.withMessage(t, "already published, live or by a backfill"); len(lines) != 1 {
+	if lines := h.logs.withMessage(t, "already published (live, by once or by a backfill)"); len(lines) != 1 {
 		t.Errorf("once of a backfilled window logged %d lines saying so, want 1", len(lines))
 	}
 }

@@ -1,18 +1,10 @@
 package scheduler
 
-import "time"
+import (
+	"time"
 
-// Window is one report window [Start, End) of the operation's time zone.
-// Start and End are in that zone, so they print with its offset.
-type Window struct {
-	Start time.Time
-	End   time.Time
-}
-
-// String formats the window as its two RFC 3339 bounds.
-func (w Window) String() string {
-	return w.Start.Format(time.RFC3339) + "/" + w.End.Format(time.RFC3339)
-}
+	"github.com/skill6pub/skill6pub/state"
+)
 
 // Calendar lays windows out on the operation's local clock.
 //
@@ -62,6 +54,33 @@ func (c Calendar) WindowFrom(t time.Time) Window {
 	w := c.WindowAt(t)
 	if w.Start.Before(t) {
 		return c.Next(w)
+	}
+	return w
+}
+
+// StartingAt returns the window that starts at t: the aligned window when
+// t is a window start, otherwise the stretch from t to the next window
+// start. The latter bridges a change of INTERVAL: a stream whose last window
+// ended off the new grid goes on with a window of its own up to it, so
+// that no time is skipped and no window shares its start with a window of
+// another length.
+func (c Calendar) StartingAt(t time.Time) Window {
+	t = t.In(c.Location)
+	return Window{Start: t, End: c.boundaryAfter(t)}
+}
+
+// Unpublished returns the first window to publish at or after t, given the
+// spans already published: t moved past the span that holds it, and the
+// window (see StartingAt) cut short where the next span starts. Every
+// instant then belongs to exactly one published window, whatever INTERVAL
+// each was published with.
+func (c Calendar) Unpublished(spans []state.Span, t time.Time) Window {
+	if span, ok := state.SpanAt(spans, t); ok {
+		t = span.End
+	}
+	w := c.StartingAt(t)
+	if next, ok := state.NextSpanAfter(spans, w.Start); ok && next.Start.Before(w.End) {
+		w.End = next.Start.In(c.Location)
 	}
 	return w
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/state"
+	"github.com/skill6pub/skill6pub/window"
 )
 
 func TestOnce(t *testing.T) {
@@ -23,8 +25,7 @@ func TestOnce(t *testing.T) {
 		{"next window after the state", 55 - 60, -1, 0, true, true, ""},
 		{"fresh", -1, -1, 0, false, true, "no state for this skill"},
 		{"gap", 40 - 60, -1, 0, false, true, "windows between the last published one and this one are missing"},
-		{"window already published", 0, 0, -1, false, false, "already published: nothing is sent"},
-		{"earlier window asked for", 0, 10 - 60, -1, false, false, "already published: nothing is sent"},
+		{"window already published", 0, 0, -1, false, false, "already published (live, by once or by a backfill): nothing is sent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,9 +98,9 @@ func TestOnceNamesEveryFailingSkillAndPublishesTheOthers(t *testing.T) {
 		return nil
 	}
 	err := h.s.Once(t.Context(), time.Time{})
-	var we *WindowError
+	var we *window.Error
 	if !errors.As(err, &we) || !errors.Is(err, fetch.ErrAuth) {
-		t.Fatalf("Once = %v, want a *WindowError wrapping fetch.ErrAuth", err)
+		t.Fatalf("Once = %v, want a *window.Error wrapping fetch.ErrAuth", err)
 	}
 	for _, want := range []string{"skill 15 window 2026-05-04T09:00:00-05:00: fetch", "skill 16 window 2026-05-04T09:00:00-05:00: publish"} {
 		if !strings.Contains(err.Error(), want) {
@@ -111,5 +112,52 @@ func TestOnceNamesEveryFailingSkillAndPublishesTheOthers(t *testing.T) {
 	}
 	if saves := h.store.commits(); len(saves) != 1 || saves[0].Key.SkillID != "12" {
 		t.Errorf("saves = %+v, want skill 12 only", saves)
+	}
+}
+
+// TestOnceOfAWindowNeverPublishedPublishesIt: once of a window that lies in
+// a logged gap, or before the first window of a fresh state, publishes it
+// (compared with no window: the one before it was not published) and
+// leaves the stream's last window where it was. Nothing said "already
+// published" for a window that never went out.
+func TestOnceOfAWindowNeverPublishedPublishesIt(t *testing.T) {
+	for name, stored := range map[string]int{"in a gap": 0, "before a fresh state's first window": 5} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, testConfig("12"), clock.NewFake(time.Time{}))
+			h.clock.(*clock.Fake).Set(h.at(9, 20, 0))
+			cal := h.s.Calendar()
+			last := cal.WindowAt(h.at(9, stored, 0))
+			if stored == 0 {
+				h.seed(t, "12", cal.WindowAt(h.at(8, 0, 0)))
+				if err := h.s.Once(t.Context(), last.Start); err != nil { // 08:05-09:00 is a gap now
+					t.Fatal(err)
+				}
+			} else if err := h.s.Once(t.Context(), last.Start); err != nil {
+				t.Fatal(err)
+			}
+			before := len(h.pub.list())
+			asked := cal.WindowAt(h.at(8, 30, 0))
+			if err := h.s.Once(t.Context(), asked.Start); err != nil {
+				t.Fatalf("Once = %v", err)
+			}
+			pubs := h.pub.list()[before:]
+			if len(pubs) != 1 || !pubs[0].start.Equal(asked.Start) || pubs[0].previousKnown {
+				t.Fatalf("publications %+v, want 08:30 without a previous window", pubs)
+			}
+			if lines := h.logs.withMessage(t, "already published"); len(lines) != 0 {
+				t.Errorf("logged %v for a window never published", lines)
+			}
+			st, _ := h.store.get(liveKey("12"))
+			if head, _ := st.Last(); !head.WindowStart.Equal(last.Start) {
+				t.Errorf("the stream's last window is %s, want %s still", head.WindowStart, last.Start)
+			}
+			if _, ok := state.SpanAt(st.Published, asked.Start); !ok {
+				t.Errorf("spans %v do not hold 08:30", st.Published)
+			}
+			// Asked again, it is published already: nothing is sent.
+			if err := h.s.Once(t.Context(), asked.Start); err != nil || len(h.pub.list()) != before+1 {
+				t.Errorf("once of it again: %v, %d publications, want none more", err, len(h.pub.list())-before-1)
+			}
+		})
 	}
 }

@@ -1,42 +1,32 @@
 package scheduler
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/skill6pub/skill6pub/clock"
-	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/snapshot"
 	"github.com/skill6pub/skill6pub/state"
+	"github.com/skill6pub/skill6pub/window"
 )
 
-// Fetcher fetches one window [start, end) of the skill_6 report for one
-// skill. *fetch.Client implements it. Errors that have a Retriable() bool
-// method saying false (fetch.Error of kind auth, quota, bad request) are not
-// retried quickly.
-type Fetcher interface {
-	Fetch(ctx context.Context, skillID string, start, end time.Time) (fetch.Report, error)
-}
-
-// Publisher publishes one window's events and dead letters; a nil error means
-// Kafka acknowledged all of them. *producer.Producer implements it.
-type Publisher interface {
-	Publish(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error
-}
-
-// Store keeps the state of each stream of windows. *state.Dir implements it.
-type Store interface {
-	Load(key state.Key) (state.State, bool, error)
-	Save(s state.State) error
-}
+// The scheduler's collaborators are the window transaction's.
+type (
+	// Fetcher fetches one window of the report; *fetch.Client implements it.
+	Fetcher = window.Fetcher
+	// Publisher publishes one window's events; *producer.Producer implements it.
+	Publisher = window.Publisher
+	// Store keeps each stream's state; *state.Dir implements it.
+	Store = window.Store
+	// Window is one report window [Start, End).
+	Window = window.Window
+)
 
 // Deps are the scheduler's collaborators and the settings it shares with
 // other parts of the service.
@@ -70,14 +60,12 @@ type Deps struct {
 }
 
 // FailpointAfterPublish is passed to Deps.Failpoint once a window (or a
-// revision) is acknowledged by Kafka and before its state is committed: a
-// process that dies there publishes the window again at its next start.
-const FailpointAfterPublish = "after-publish"
-
-const defaultShutdownGrace = 30 * time.Second
+// revision) is acknowledged by Kafka and before its state is committed.
+const FailpointAfterPublish = window.FailpointAfterPublish
 
 // Scheduler publishes the windows of every configured skill: live (Run), one
-// window (Once) or a historical range (Backfill).
+// window (Once) or a historical range (Backfill). It keeps the calendar and
+// the loops; each window's work is a window.Transaction.
 type Scheduler struct {
 	cfg      Config
 	deps     Deps
@@ -85,9 +73,11 @@ type Scheduler struct {
 	clock    clock.Clock
 	log      zerolog.Logger
 	quota    quotaWatch
+	tx       *window.Transaction
 
 	mu            sync.Mutex
 	lastPublished map[string]time.Time // live: end of the last published window, by skill
+	problems      map[string]string    // live: why a skill cannot publish, by skill
 }
 
 // New checks cfg and deps and returns a Scheduler.
@@ -115,8 +105,14 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 	if deps.Clock == nil {
 		deps.Clock = clock.Real{}
 	}
-	if deps.ShutdownGrace <= 0 {
-		deps.ShutdownGrace = defaultShutdownGrace
+	tx, err := window.New(window.Deps{
+		Fetcher: deps.Fetcher, Publisher: deps.Publisher, Store: deps.Store, Clock: deps.Clock,
+		Logger: deps.Logger, Metrics: deps.Metrics, Location: deps.Location, Operation: deps.Operation,
+		Producer: deps.Producer, Hasher: deps.Hasher, Keep: cfg.ReviseWindows + 1,
+		ShutdownGrace: deps.ShutdownGrace, Failpoint: deps.Failpoint,
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &Scheduler{
 		cfg:           cfg,
@@ -124,7 +120,9 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 		calendar:      Calendar{Interval: cfg.Interval, SettleDelay: cfg.SettleDelay, Location: deps.Location},
 		clock:         deps.Clock,
 		log:           deps.Logger,
+		tx:            tx,
 		lastPublished: make(map[string]time.Time),
+		problems:      make(map[string]string),
 	}, nil
 }
 
@@ -144,240 +142,28 @@ func (s *Scheduler) LastPublished() map[string]time.Time {
 	return out
 }
 
-// Step is the part of a window's work that failed.
-type Step string
-
-// The steps of a window, in order.
-const (
-	StepLoad        Step = "load state"
-	StepFetch       Step = "fetch"
-	StepSavePending Step = "save the window in flight"
-	StepPublish     Step = "publish"
-	StepSave        Step = "save state"
-)
-
-// WindowError says which window of which skill failed, and at which step.
-type WindowError struct {
-	Skill  string
-	Window Window
-	Step   Step
-	Err    error
+// Problems returns, per skill, why the live stream cannot publish as
+// configured right now (its state is newer than the clock, its state
+// directory was lost); empty when none. The ops server's readiness uses it.
+func (s *Scheduler) Problems() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.problems))
+	for k, v := range s.problems {
+		out[k] = v
+	}
+	return out
 }
 
-func (e *WindowError) Error() string {
-	return fmt.Sprintf("skill %s window %s: %s: %v", e.Skill, e.Window.Start.Format(time.RFC3339), e.Step, e.Err)
-}
-
-func (e *WindowError) Unwrap() error { return e.Err }
-
-// retriable is what an error says about itself when it knows whether trying
-// again can help (fetch.Error does).
-type retriable interface{ Retriable() bool }
-
-// permanent reports whether err says that retrying soon cannot help: a wrong
-// token, a spent quota, a request wolkvox refuses.
-func permanent(err error) bool {
-	var r retriable
-	return errors.As(err, &r) && !r.Retriable()
-}
-
-// Retry pacing of a failing window. Delays are deterministic: the fetch
-// client adds jitter to its own retries, and the token lock spreads skills.
-const (
-	retryFirst = 2 * time.Second
-	retryMax   = time.Minute
-)
-
-// retryDelay returns the wait before the next attempt of a window that failed
-// attempt times, the last time with err. Transient errors back off from 2s
-// to a minute (or the interval when shorter); errors that say retrying will
-// not help back off from there up to the interval, so that a spent quota or
-// a revoked token is not hammered, and still nothing is skipped.
-func (s *Scheduler) retryDelay(attempt int, err error) time.Duration {
-	first, ceiling := min(retryFirst, s.cfg.Interval), min(retryMax, s.cfg.Interval)
-	if permanent(err) {
-		first, ceiling = ceiling, max(ceiling, s.cfg.Interval)
+// setProblem records why skill cannot publish; "" clears it.
+func (s *Scheduler) setProblem(skill, problem string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if problem == "" {
+		delete(s.problems, skill)
+		return
 	}
-	d := first
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	return min(d, ceiling)
-}
-
-// windowContext returns the context for one window's work: it ignores the
-// end of ctx for up to ShutdownGrace, so that a window in flight at shutdown
-// is published and committed rather than left half done. The grace is wall
-// time, not the injected clock: it is a promise to whoever sent the signal.
-func (s *Scheduler) windowContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		timer := time.NewTimer(s.deps.ShutdownGrace)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-			cancel()
-		case <-wctx.Done():
-		}
-	})
-	return wctx, func() {
-		stop()
-		cancel()
-	}
-}
-
-// windowLogger returns log with the window's start, so that every line
-// about a window says which one.
-func windowLogger(log zerolog.Logger, w Window) zerolog.Logger {
-	return log.With().Time("window_start", w.Start).Logger()
-}
-
-// fetchWindow fetches w for skill and wraps the report, pseudonymized once
-// and for all, for the diff.
-func (s *Scheduler) fetchWindow(ctx context.Context, skill string, w Window) (snapshot.Window, error) {
-	report, err := s.deps.Fetcher.Fetch(ctx, skill, w.Start, w.End)
-	s.watchCalls()
-	if err != nil {
-		return snapshot.Window{}, &WindowError{Skill: skill, Window: w, Step: StepFetch, Err: err}
-	}
-	return s.windowOf(skill, w, s.clock.Now(), snapshot.Pseudonymize(report, s.deps.Hasher)), nil
-}
-
-// fetchOrResume returns window w of skill: rebuilt from p, the write-ahead
-// record of the window in flight when the last run stopped, when p is that
-// window, so that it goes out again exactly as it did; fetched otherwise.
-func (s *Scheduler) fetchOrResume(ctx context.Context, wlog zerolog.Logger, skill string, w Window, p *state.Pending) (snapshot.Window, error) {
-	if p == nil || p.Revision != 0 || !p.WindowStart.Equal(w.Start) || !p.WindowEnd.Equal(w.End) {
-		return s.fetchWindow(ctx, skill, w)
-	}
-	if p.DNISKeyID != s.deps.Hasher.KeyID() {
-		wlog.Warn().Msg("the window in flight at the last stop was pseudonymized with another DNIS_HMAC_KEY: fetching it again")
-		return s.fetchWindow(ctx, skill, w)
-	}
-	wlog.Info().Time("fetched_at", p.FetchedAt).
-		Msg("resuming the window in flight at the last stop: it goes out again exactly as before (same event ids and payloads), without fetching it again")
-	return s.windowOf(skill, w, p.FetchedAt, p.Report), nil
-}
-
-// windowOf wraps an already pseudonymized report of w for the diff.
-func (s *Scheduler) windowOf(skill string, w Window, fetchedAt time.Time, report fetch.Report) snapshot.Window {
-	return snapshot.Window{
-		Operation:     s.deps.Operation,
-		SkillID:       skill,
-		Start:         w.Start,
-		End:           w.End,
-		FetchedAt:     fetchedAt.In(s.deps.Location),
-		Producer:      s.deps.Producer,
-		Hasher:        s.deps.Hasher,
-		Report:        report,
-		Pseudonymized: true,
-	}
-}
-
-// commit publishes out, the output of revision of window w made from cur,
-// then saves st with windows as its published windows. Before it publishes,
-// it saves cur in st as the pending window (a write-ahead record, unless st
-// holds it already, from diffWhileSaving or from an attempt that failed): a
-// crash between the publish and the commit then publishes the same records
-// again at the next start, where fetching again could give other data under
-// the same event ids. st changes only as each save succeeds; a window whose
-// publish fails is never committed.
-//
-// Once the write-ahead record is saved, cur's rows are let go: out holds
-// the window sorted and merged, and an attempt after a failure finds the
-// record in st and does not save it again. The rows in response order were
-// 15% of the memory of a 100,000-row window's publish.
-func (s *Scheduler) commit(ctx context.Context, st *state.State, w Window, cur *snapshot.Window, revision int, out snapshot.Output, windows []snapshot.Snapshot) error {
-	skill := st.Key.SkillID
-	ahead, err := s.saveAhead(*st, w, cur, revision)
-	if err != nil {
-		return err
-	}
-	*st = ahead
-	cur.Report.Rows = nil
-	if err := s.publish(ctx, skill, w, out); err != nil {
-		return err
-	}
-	if s.deps.Failpoint != nil {
-		s.deps.Failpoint(FailpointAfterPublish)
-	}
-	next := state.State{Key: st.Key, Windows: windows, Published: withPublished(*st, w)}
-	if err := s.deps.Store.Save(next); err != nil {
-		return &WindowError{Skill: skill, Window: w, Step: StepSave, Err: err}
-	}
-	*st = next
-	return nil
-}
-
-// diffWhileSaving returns diff(), which must read cur and nothing of st but
-// its snapshots, run while the write-ahead record commit would save first
-// is saved: both only read the rows, and on two cores a 100,000-row
-// window's diff (0.07 s) then hides in its save (0.12 s) instead of adding
-// to the time before the first record is sent. st takes the record once it
-// is saved; when the save fails, commit tries it again.
-func (s *Scheduler) diffWhileSaving(st *state.State, w Window, cur *snapshot.Window, revision int, diff func() snapshot.Output) (snapshot.Output, error) {
-	var (
-		ahead state.State
-		err   error
-		saver sync.WaitGroup
-	)
-	current := *st
-	saver.Go(func() { ahead, err = s.saveAhead(current, w, cur, revision) })
-	out := diff()
-	saver.Wait()
-	if err != nil {
-		return out, err
-	}
-	*st = ahead
-	return out, nil
-}
-
-// saveAhead returns st with cur as the pending window, the write-ahead
-// record of revision of window w, once it is saved; st itself when it holds
-// that record already.
-func (s *Scheduler) saveAhead(st state.State, w Window, cur *snapshot.Window, revision int) (state.State, error) {
-	if p := st.Pending; p != nil && p.Revision == revision && p.WindowStart.Equal(cur.Start) && p.FetchedAt.Equal(cur.FetchedAt) {
-		return st, nil
-	}
-	ahead := state.State{Key: st.Key, Windows: st.Windows, Published: st.Published, Pending: &state.Pending{
-		WindowStart: cur.Start,
-		WindowEnd:   cur.End,
-		Revision:    revision,
-		FetchedAt:   cur.FetchedAt,
-		Report:      cur.Report,
-		DNISKeyID:   cur.Hasher.KeyID(),
-	}}
-	if err := s.deps.Store.Save(ahead); err != nil {
-		return st, &WindowError{Skill: st.Key.SkillID, Window: w, Step: StepSavePending, Err: err}
-	}
-	// The store may keep what it was given: the copy in st drops the rows,
-	// not the saved record.
-	kept := *ahead.Pending
-	kept.Report.Rows = nil
-	ahead.Pending = &kept
-	return ahead, nil
-}
-
-// publish sends out's events and dead letters and counts a failure, which
-// the caller retries.
-func (s *Scheduler) publish(ctx context.Context, skill string, w Window, out snapshot.Output) error {
-	err := s.deps.Publisher.Publish(ctx, out.Events, out.DeadLetters)
-	if err == nil {
-		return nil
-	}
-	if m := s.deps.Metrics; m != nil {
-		m.PublishErrors.Inc()
-	}
-	return &WindowError{Skill: skill, Window: w, Step: StepPublish, Err: err}
-}
-
-// appendKeeping returns a new slice of the last keep snapshots of windows
-// followed by snap; windows itself is not modified.
-func appendKeeping(windows []snapshot.Snapshot, snap snapshot.Snapshot, keep int) []snapshot.Snapshot {
-	if drop := len(windows) + 1 - keep; drop > 0 {
-		windows = windows[min(drop, len(windows)):]
-	}
-	return append(slices.Clone(windows), snap)
+	s.problems[skill] = problem
 }
 
 // watchCalls warns as the calls spent today approach the daily quota.
@@ -387,15 +173,15 @@ func (s *Scheduler) watchCalls() {
 	}
 }
 
-// loadStates loads the state of every skill under job before any window is
+// loadStates loads the live state of every skill before any window is
 // fetched, so that an unreadable state file stops the start.
-func (s *Scheduler) loadStates(skills []string, job string) ([]state.State, error) {
+func (s *Scheduler) loadStates(skills []string) ([]state.State, error) {
 	states := make([]state.State, len(skills))
 	for i, skill := range skills {
-		key := state.Key{Operation: s.deps.Operation, SkillID: skill, Job: job}
+		key := state.Key{Operation: s.deps.Operation, SkillID: skill}
 		st, _, err := s.deps.Store.Load(key)
 		if err != nil {
-			return nil, fmt.Errorf("skill %s: %s: %w", skill, StepLoad, err)
+			return nil, fmt.Errorf("skill %s: %s: %w", skill, window.StepLoad, err)
 		}
 		st.Key = key
 		if p := st.Pending; p != nil {
@@ -408,6 +194,28 @@ func (s *Scheduler) loadStates(skills []string, job string) ([]state.State, erro
 		states[i] = st
 	}
 	return states, nil
+}
+
+// baseOf returns the snapshot w is compared with: st's latest window when
+// w follows it, none otherwise.
+func baseOf(st state.State, w Window) *snapshot.Snapshot {
+	if last, ok := st.Last(); ok && last.WindowEnd.Equal(w.Start) {
+		return &last
+	}
+	return nil
+}
+
+// windowLog starts a log event at level about window w.
+func windowLog(log zerolog.Logger, w Window, level zerolog.Level) *zerolog.Event {
+	wlog := window.Logger(log, w)
+	return wlog.WithLevel(level)
+}
+
+// logPublished logs one published and committed window at level.
+func logPublished(event *zerolog.Event, r window.Result) {
+	event.Int("revision", r.Revision).Int("rows", r.Rows).Int("events", r.Events).
+		Int("dead_letters", r.DeadLetters).Bool("previous_window_known", r.PreviousKnown).Bool("resumed", r.Resumed).
+		Msg("window published")
 }
 
 // backfillCommand is the command line that publishes the windows of

@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/skill6pub/skill6pub/clock"
-	"github.com/skill6pub/skill6pub/fetch"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/secret"
-	"github.com/skill6pub/skill6pub/snapshot"
 	"github.com/skill6pub/skill6pub/state"
 )
 
@@ -262,8 +260,9 @@ func TestCrashedBackfillResumesWithTheSameRecords(t *testing.T) {
 }
 
 // TestPendingOfAnotherKeyOrWindowIsNotReplayed checks that a write-ahead
-// record is used only for exactly the window it was made for, with the
-// same DNIS key.
+// record made with another DNIS key is not replayed (the window is fetched
+// again), and that one of another window than the next (an INTERVAL that
+// changed) goes out from the record, before anything else.
 func TestPendingOfAnotherKeyOrWindowIsNotReplayed(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -291,98 +290,13 @@ func TestPendingOfAnotherKeyOrWindowIsNotReplayed(t *testing.T) {
 			if err := after.runUntil(t, func(p publication, n int) bool { return n == 1 }); err != nil {
 				t.Fatal(err)
 			}
-			if n := h.fetcher.callsFor("12", h.at(9, 5, 0)); n != 1 {
-				t.Errorf("09:05 fetched %d times, want once: the record does not fit it", n)
+			replayed := tc.name == "another window"
+			if n := h.fetcher.callsFor("12", h.at(9, 5, 0)); n != 1 && !replayed || n != 0 && replayed {
+				t.Errorf("09:05 fetched %d times; want once when the record does not fit, never when it is replayed", n)
+			}
+			if pubs := h.pub.list(); !pubs[0].start.Equal(w.Start) || !pubs[0].end.Equal(w.End) {
+				t.Errorf("first publication %s-%s, want the record's window %s", pubs[0].start, pubs[0].end, w)
 			}
 		})
-	}
-}
-
-// TestDiffRunsWhileTheWriteAheadRecordIsSaved: the diff and the save of the
-// write-ahead record each wait for the other to have started, so they only
-// finish when they run at the same time. Then st holds the record without
-// its rows, and the store has it with them.
-func TestDiffRunsWhileTheWriteAheadRecordIsSaved(t *testing.T) {
-	h := newHarness(t, testConfig("12"), clock.NewAutoFake(time.Time{}))
-	w := h.s.Calendar().WindowAt(h.at(9, 0, 0))
-	rows := []fetch.Row{{DNIS: "573001111111"}, {DNIS: "573002222222"}}
-	cur := h.s.windowOf("12", w, h.at(9, 6, 0), fetch.Report{Rows: rows})
-	waitFor := func(started <-chan struct{}, what string) {
-		select {
-		case <-started:
-		case <-time.After(10 * time.Second):
-			t.Errorf("%s never started: the diff and the save do not run at the same time", what)
-		}
-	}
-	saving, diffing := make(chan struct{}), make(chan struct{})
-	h.store.failSave = func(state.State) error {
-		close(saving)
-		waitFor(diffing, "the diff")
-		return nil
-	}
-	marker := []schema.DeadLetter{{Reason: "from the diff"}}
-	st := state.State{Key: liveKey("12")}
-	out, err := h.s.diffWhileSaving(&st, w, &cur, 0, func() snapshot.Output {
-		close(diffing)
-		waitFor(saving, "the save")
-		return snapshot.Output{DeadLetters: marker}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.DeadLetters) != 1 || out.DeadLetters[0].Reason != marker[0].Reason {
-		t.Errorf("diffWhileSaving returned %+v, not what the diff returned", out)
-	}
-	if p := st.Pending; p == nil || !p.WindowStart.Equal(w.Start) || p.Report.Rows != nil {
-		t.Errorf("st.Pending = %+v, want the record of %s without its rows", p, w.Start)
-	}
-	if saved, _ := h.store.get(liveKey("12")); saved.Pending == nil || len(saved.Pending.Report.Rows) != len(rows) {
-		t.Errorf("the store holds %+v, want the record with its %d rows", saved.Pending, len(rows))
-	}
-}
-
-// TestDiffWhileSavingKeepsTheDiffWhenTheSaveFails: the caller keeps the
-// output for the next attempt, and st is left as it was.
-func TestDiffWhileSavingKeepsTheDiffWhenTheSaveFails(t *testing.T) {
-	h := newHarness(t, testConfig("12"), clock.NewAutoFake(time.Time{}))
-	w := h.s.Calendar().WindowAt(h.at(9, 0, 0))
-	cur := h.s.windowOf("12", w, h.at(9, 6, 0), fetch.Report{Rows: []fetch.Row{{DNIS: "573001111111"}}})
-	diskFull := errors.New("no space left on device")
-	h.store.failSave = func(state.State) error { return diskFull }
-	st := state.State{Key: liveKey("12")}
-	out, err := h.s.diffWhileSaving(&st, w, &cur, 0, func() snapshot.Output {
-		return snapshot.Output{DeadLetters: []schema.DeadLetter{{Reason: "from the diff"}}}
-	})
-	var we *WindowError
-	if !errors.As(err, &we) || we.Step != StepSavePending || !errors.Is(err, diskFull) {
-		t.Fatalf("err = %v, want a WindowError of step %q wrapping the store's error", err, StepSavePending)
-	}
-	if len(out.DeadLetters) != 1 {
-		t.Errorf("the diff's output was lost: %+v", out)
-	}
-	if st.Pending != nil {
-		t.Errorf("st took a record that was not saved: %+v", st.Pending)
-	}
-}
-
-// TestCommitLetsTheFetchedRowsGo: once the write-ahead record is saved, the
-// rows in response order are dropped from the window (the diff's output
-// holds the window sorted), while the saved record keeps them.
-func TestCommitLetsTheFetchedRowsGo(t *testing.T) {
-	h := newHarness(t, testConfig("12"), clock.NewAutoFake(time.Time{}))
-	w := h.s.Calendar().WindowAt(h.at(9, 0, 0))
-	rows := []fetch.Row{{DNIS: "573001111111"}, {DNIS: "573002222222"}}
-	cur := h.s.windowOf("12", w, h.at(9, 6, 0), fetch.Report{Rows: rows})
-	out := snapshot.Diff(nil, cur)
-	st := state.State{Key: liveKey("12")}
-	if err := h.s.commit(t.Context(), &st, w, &cur, 0, out, []snapshot.Snapshot{out.Snapshot}); err != nil {
-		t.Fatal(err)
-	}
-	if cur.Report.Rows != nil {
-		t.Errorf("the window still holds its %d fetched rows after the commit", len(cur.Report.Rows))
-	}
-	saves := h.store.saveList()
-	if len(saves) != 2 || saves[0].Pending == nil || len(saves[0].Pending.Report.Rows) != len(rows) {
-		t.Fatalf("saves %+v, want the write-ahead record with its %d rows, then the commit", saves, len(rows))
 	}
 }
