@@ -15,6 +15,7 @@ import (
 // ready to be committed once. Its diff runs on the first call to Output,
 // or beside the save of its write-ahead record in Commit.
 type Prepared struct {
+	diff    func(prev *snapshot.Snapshot, cur snapshot.Window) snapshot.Output
 	job     Job // Base as the window is compared with it
 	cur     snapshot.Window
 	resumed bool
@@ -40,7 +41,7 @@ func (p *Prepared) Output() snapshot.Output {
 		var out snapshot.Output
 		switch {
 		case p.job.Revision == 0:
-			out, p.changed = snapshot.Diff(p.job.Base, p.cur), true
+			out, p.changed = p.diff(p.job.Base, p.cur), true
 		case p.emptyRefetch:
 			out = snapshot.Output{Snapshot: *p.job.Base}
 		default:
@@ -83,7 +84,7 @@ func (t *Transaction) Prepare(ctx context.Context, st state.State, job Job) (*Pr
 		return nil, &Error{Skill: skill, Window: job.Window, Step: StepFetch, Err: err}
 	}
 	cur := t.windowOf(skill, job.Window, t.deps.Clock.Now(), snapshot.Pseudonymize(report, t.deps.Hasher))
-	p := &Prepared{job: job, cur: cur}
+	p := &Prepared{diff: t.diff, job: job, cur: cur}
 	if job.Revision > 0 && len(job.Base.Rows) > 0 && len(cur.Report.Rows) == 0 && len(cur.Report.Rejected) == 0 {
 		p.emptyRefetch = true
 		wlog.Warn().Int("published_rows", len(job.Base.Rows)).
@@ -129,7 +130,7 @@ func (t *Transaction) resume(st state.State, job Job) (*Prepared, error) {
 		return nil, &Error{Skill: skill, Window: job.Window, Step: StepLoad, Err: err}
 	}
 	job.Base = base
-	return &Prepared{job: job, cur: t.windowOf(skill, job.Window, p.FetchedAt, report), resumed: true}, nil
+	return &Prepared{diff: t.diff, job: job, cur: t.windowOf(skill, job.Window, p.FetchedAt, report), resumed: true}, nil
 }
 
 // baseOf returns the snapshot the write-ahead record p of st was compared

@@ -108,6 +108,8 @@ const defaultShutdownGrace = 30 * time.Second
 // and comes out.
 type Transaction struct {
 	deps Deps
+	// diff is snapshot.Diff; the package's own tests watch it run.
+	diff func(prev *snapshot.Snapshot, cur snapshot.Window) snapshot.Output
 }
 
 // New returns a Transaction. Fetcher, Publisher, Store and Location are
@@ -123,7 +125,7 @@ func New(deps Deps) (*Transaction, error) {
 		deps.ShutdownGrace = defaultShutdownGrace
 	}
 	deps.Keep = max(deps.Keep, 1)
-	return &Transaction{deps: deps}, nil
+	return &Transaction{deps: deps, diff: snapshot.Diff}, nil
 }
 
 // Job is one window to publish: for the first time (Revision 0), compared

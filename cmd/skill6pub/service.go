@@ -128,6 +128,9 @@ func (s *service) ready(ctx context.Context) error {
 	if err := s.pipeline.Producer.Ready(ctx); err != nil {
 		return err
 	}
+	for skill, problem := range s.scheduler.Problems() {
+		return fmt.Errorf("skill %s: %s", skill, problem)
+	}
 	now := s.clock.Now()
 	limit := 2*s.cfg.Schedule.Interval + s.cfg.Schedule.SettleDelay
 	for skill, end := range s.scheduler.LastPublished() {
