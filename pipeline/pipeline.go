@@ -4,10 +4,10 @@
 // from config.Config: DNIS hashing, the daily quota, the shutdown grace.
 //
 // The binary, the fault harness (reliability) and the benchmark
-// (cmd/skill6bench) all build the pipeline here, so that what the harness
-// breaks and the benchmark times is what ships. They wrap a component (to
-// inject faults, or to time it) by replacing its field in the Deps that Open
-// returns, around the real one.
+// (cmd/skill6bench) all build the pipeline and its schedulers here, so that
+// what the harness breaks and the benchmark times is what ships. They wrap
+// a component (to inject faults, or to time it) through Hooks, around the
+// real one; nothing is patched after it is built.
 package pipeline
 
 import (
@@ -48,6 +48,30 @@ type Options struct {
 	BeforeStateRename func()
 	// Failpoint becomes scheduler.Deps.Failpoint. Default: none.
 	Failpoint func(name string)
+	// Hooks wrap the components of every scheduler. Default: none.
+	Hooks Hooks
+}
+
+// Hooks wrap the components a scheduler uses, around the real ones. A nil
+// hook leaves its component as it is.
+type Hooks struct {
+	Fetcher   func(scheduler.Fetcher) scheduler.Fetcher
+	Publisher func(scheduler.Publisher) scheduler.Publisher
+	Store     func(scheduler.Store) scheduler.Store
+}
+
+// wrap returns deps with h's hooks around its components.
+func (h Hooks) wrap(deps scheduler.Deps) scheduler.Deps {
+	if h.Fetcher != nil {
+		deps.Fetcher = h.Fetcher(deps.Fetcher)
+	}
+	if h.Publisher != nil {
+		deps.Publisher = h.Publisher(deps.Publisher)
+	}
+	if h.Store != nil {
+		deps.Store = h.Store(deps.Store)
+	}
+	return deps
 }
 
 // Pipeline is the components built from one configuration. Fetcher and
@@ -95,22 +119,37 @@ func New(cfg config.Config, opts Options) (*Pipeline, error) {
 }
 
 // Open takes the state directory's lock and makes sure the topics exist,
-// the first steps that touch the outside world, in that order. It returns
-// the scheduler's collaborators: the three components and every setting of
-// the configuration the scheduler needs. After an error, Close releases
-// what Open took.
-func (p *Pipeline) Open(ctx context.Context) (scheduler.Deps, error) {
+// the first steps that touch the outside world, in that order. After an
+// error, Close releases what Open took.
+func (p *Pipeline) Open(ctx context.Context) error {
 	storeOpts := []state.Option{state.WithLogger(p.opts.Logger)}
 	if p.opts.BeforeStateRename != nil {
 		storeOpts = append(storeOpts, state.WithBeforeRename(p.opts.BeforeStateRename))
 	}
 	store, err := state.OpenDir(p.cfg.Service.StateDir, storeOpts...)
 	if err != nil {
-		return scheduler.Deps{}, err
+		return err
 	}
 	p.Store = store
-	if err := p.Producer.Bootstrap(ctx); err != nil {
-		return scheduler.Deps{}, err
+	return p.Producer.Bootstrap(ctx)
+}
+
+// Scheduler returns a scheduler over the opened pipeline's components, on
+// clk (nil: Options.Clock), each component wrapped by Options.Hooks and
+// then by hooks.
+func (p *Pipeline) Scheduler(clk clock.Clock, hooks ...Hooks) (*scheduler.Scheduler, error) {
+	deps := p.opts.Hooks.wrap(p.deps(clk))
+	for _, h := range hooks {
+		deps = h.wrap(deps)
+	}
+	return scheduler.New(p.cfg.Schedule, deps)
+}
+
+// deps returns the scheduler's collaborators: the three components and
+// every setting of the configuration the scheduler needs.
+func (p *Pipeline) deps(clk clock.Clock) scheduler.Deps {
+	if clk == nil {
+		clk = p.opts.Clock
 	}
 	// WOLKVOX_BASE_URL can stand in for WOLKVOX_SERVER; the stream still
 	// needs a name.
@@ -122,7 +161,7 @@ func (p *Pipeline) Open(ctx context.Context) (scheduler.Deps, error) {
 		Fetcher:       p.Fetcher,
 		Publisher:     p.Producer,
 		Store:         p.Store,
-		Clock:         p.opts.Clock,
+		Clock:         clk,
 		Logger:        p.opts.Logger,
 		Metrics:       p.opts.Metrics,
 		Location:      p.Fetcher.Location(),
@@ -133,7 +172,7 @@ func (p *Pipeline) Open(ctx context.Context) (scheduler.Deps, error) {
 		CallsToday:    p.Fetcher.CallsToday,
 		ShutdownGrace: p.cfg.Service.ShutdownTimeout,
 		Failpoint:     p.opts.Failpoint,
-	}, nil
+	}
 }
 
 // Close flushes the producer under SHUTDOWN_TIMEOUT, then releases the

@@ -67,14 +67,15 @@ func newWorld(t *testing.T) *world {
 	return &world{sim: sim, loc: loc, cfg: cfg}
 }
 
-// open builds the pipeline of cfg and opens it; the test closes it.
-func open(t *testing.T, cfg config.Config, opts pipeline.Options) scheduler.Deps {
+// open builds the pipeline of cfg, opens it and returns its scheduler; the
+// test closes it.
+func open(t *testing.T, cfg config.Config, opts pipeline.Options) *scheduler.Scheduler {
 	t.Helper()
 	p, err := pipeline.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps, err := p.Open(t.Context())
+	err = p.Open(t.Context())
 	// Close has a deadline of its own: a cancelled context, as at
 	// shutdown, must not stop the flush.
 	cancelled, cancel := context.WithCancel(context.Background())
@@ -87,7 +88,11 @@ func open(t *testing.T, cfg config.Config, opts pipeline.Options) scheduler.Deps
 	if err != nil {
 		t.Fatal(err)
 	}
-	return deps
+	sched, err := p.Scheduler(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sched
 }
 
 func TestDNISHMACKeyReachesThePublishedEvents(t *testing.T) {
@@ -95,11 +100,7 @@ func TestDNISHMACKeyReachesThePublishedEvents(t *testing.T) {
 	w.cfg.Wolkvox.DailyQuota = 0
 	w.cfg.Service.DNISHMACKey = secret.New(hmacKey)
 	var logs bytes.Buffer
-	deps := open(t, w.cfg, pipeline.Options{Logger: zerolog.New(&logs), Producer: schema.Producer{Name: "pipeline-test", Version: "0"}})
-	sched, err := scheduler.New(w.cfg.Schedule, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sched := open(t, w.cfg, pipeline.Options{Logger: zerolog.New(&logs), Producer: schema.Producer{Name: "pipeline-test", Version: "0"}})
 	start := time.Now().In(w.loc).Add(-24 * time.Hour).Truncate(time.Hour)
 	if err := sched.Once(t.Context(), start); err != nil {
 		t.Fatal(err)
@@ -143,28 +144,10 @@ func TestDNISHMACKeyReachesThePublishedEvents(t *testing.T) {
 	}
 }
 
-func TestSettingsReachTheScheduler(t *testing.T) {
+func TestTheDailyQuotaReachesTheScheduler(t *testing.T) {
 	w := newWorld(t)
 	w.cfg.Wolkvox.DailyQuota = 100 // one skill every 5m calls 288 times a day
-	deps := open(t, w.cfg, pipeline.Options{})
-
-	if deps.ShutdownGrace != w.cfg.Service.ShutdownTimeout {
-		t.Errorf("ShutdownGrace %s, want SHUTDOWN_TIMEOUT %s", deps.ShutdownGrace, w.cfg.Service.ShutdownTimeout)
-	}
-	if deps.Operation != w.cfg.Wolkvox.Server || deps.Location.String() != w.cfg.Wolkvox.TimeZone {
-		t.Errorf("operation %q in %s, want %q in %s", deps.Operation, deps.Location, w.cfg.Wolkvox.Server, w.cfg.Wolkvox.TimeZone)
-	}
-	if deps.Hasher.Enabled() {
-		t.Error("DNIS are hashed without DNIS_HMAC_KEY")
-	}
-	if deps.Clock == nil || deps.CallsToday == nil {
-		t.Error("no clock or no call count: the quota warnings cannot work")
-	}
-
-	sched, err := scheduler.New(w.cfg.Schedule, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sched := open(t, w.cfg, pipeline.Options{})
 	// Run checks the quota before anything else; on a cancelled context,
 	// a Run that lets the budget through returns at once instead.
 	cancelled, cancel := context.WithCancel(t.Context())

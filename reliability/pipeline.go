@@ -76,19 +76,20 @@ func Run(ctx context.Context, s Setup) (res Result, err error) {
 		Metrics:   metrics.New(reg),
 		Producer:  schema.Producer{Name: "skill6pub", Version: "reliability"},
 		Failpoint: func(point string) { p.at(point) },
+		Hooks: pipeline.Hooks{
+			Fetcher:   func(next scheduler.Fetcher) scheduler.Fetcher { return p.fetcher(next) },
+			Publisher: func(next scheduler.Publisher) scheduler.Publisher { return p.publisher(next) },
+			Store:     func(next scheduler.Store) scheduler.Store { return &processStore{p: p, next: next} },
+		},
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	defer func() { err = errors.Join(err, pl.Close(ctx)) }()
-	deps, err := pl.Open(ctx)
-	if err != nil {
+	if err := pl.Open(ctx); err != nil {
 		return Result{}, err
 	}
-	deps.Fetcher = p.fetcher(deps.Fetcher)
-	deps.Publisher = p.publisher(deps.Publisher)
-	deps.Store = &processStore{p: p, next: deps.Store}
-	sched, err := scheduler.New(s.Config.Schedule, deps)
+	sched, err := pl.Scheduler(nil)
 	if err != nil {
 		return Result{}, err
 	}

@@ -97,7 +97,6 @@ type benchPipeline struct {
 	cfg   config.Config
 	all   *pipeline.Pipeline
 	store *state.Dir // all.Store, which a scenario also reads directly
-	deps  scheduler.Deps
 }
 
 func newPipeline(ctx context.Context, simURL string, brokers []string, stateDir string, skills []string) (*benchPipeline, error) {
@@ -121,11 +120,10 @@ func newPipeline(ctx context.Context, simURL string, brokers []string, stateDir 
 	if err != nil {
 		return nil, err
 	}
-	deps, err := all.Open(ctx)
-	if err != nil {
+	if err := all.Open(ctx); err != nil {
 		return nil, errors.Join(err, all.Close(ctx))
 	}
-	return &benchPipeline{cfg: cfg, all: all, store: all.Store, deps: deps}, nil
+	return &benchPipeline{cfg: cfg, all: all, store: all.Store}, nil
 }
 
 func (p *benchPipeline) close(ctx context.Context) error { return p.all.Close(ctx) }
@@ -133,17 +131,16 @@ func (p *benchPipeline) close(ctx context.Context) error { return p.all.Close(ct
 // scheduler returns a scheduler over the pipeline on clk whose fetches,
 // publishes and saves rec times.
 func (p *benchPipeline) scheduler(clk clock.Clock, rec *recorder) (*scheduler.Scheduler, error) {
-	deps := p.deps
-	deps.Clock = clk
-	deps.Fetcher = timedFetcher{deps.Fetcher, rec}
-	deps.Publisher = timedPublisher{deps.Publisher, rec}
-	deps.Store = timedStore{deps.Store, rec}
-	return scheduler.New(p.cfg.Schedule, deps)
+	return p.all.Scheduler(clk, pipeline.Hooks{
+		Fetcher:   func(next scheduler.Fetcher) scheduler.Fetcher { return timedFetcher{next, rec} },
+		Publisher: func(next scheduler.Publisher) scheduler.Publisher { return timedPublisher{next, rec} },
+		Store:     func(next scheduler.Store) scheduler.Store { return timedStore{next, rec} },
+	})
 }
 
 // calendar lays out the windows as the schedulers do.
 func (p *benchPipeline) calendar() scheduler.Calendar {
-	return scheduler.Calendar{Interval: p.cfg.Schedule.Interval, SettleDelay: p.cfg.Schedule.SettleDelay, Location: p.deps.Location}
+	return scheduler.Calendar{Interval: p.cfg.Schedule.Interval, SettleDelay: p.cfg.Schedule.SettleDelay, Location: p.all.Fetcher.Location()}
 }
 
 // windowTimes is when each step of one window started and ended.

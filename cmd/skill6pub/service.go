@@ -106,15 +106,14 @@ func serviceClock(c config.ServiceConfig) clock.Clock {
 // open takes the state directory's lock, makes sure the topics exist and
 // builds the scheduler. It is the first step that touches the outside world.
 func (s *service) open(ctx context.Context) error {
-	deps, err := s.pipeline.Open(ctx)
-	if err != nil {
+	if err := s.pipeline.Open(ctx); err != nil {
 		return err
 	}
 	// The demo replaces s.clock after newService: its scheduler runs on
 	// the demo's accelerated clock, its components on the one they were
 	// built with.
-	deps.Clock = s.clock
-	s.scheduler, err = scheduler.New(s.cfg.Schedule, deps)
+	var err error
+	s.scheduler, err = s.pipeline.Scheduler(s.clock)
 	return err
 }
 
