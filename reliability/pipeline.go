@@ -170,7 +170,7 @@ type processStore struct {
 
 func (s *processStore) Load(key state.Key) (state.State, bool, error) {
 	st, found, err := s.next.Load(key)
-	if err == nil && key.Job == "" {
+	if err == nil {
 		// The window in flight when the last run died is committed by this
 		// run without a write-ahead save of its own.
 		s.p.mu.Lock()
@@ -186,9 +186,6 @@ func (s *processStore) Save(st state.State) error {
 	}
 	if err := s.next.Save(st); err != nil {
 		return err
-	}
-	if st.Key.Job != "" {
-		return nil
 	}
 	// A save without a pending window commits the one the last write-ahead
 	// record named: a live window when that record was of revision 0.

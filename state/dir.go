@@ -79,8 +79,10 @@ func OpenDir(dir string, opts ...Option) (*Dir, error) {
 // Path returns the file that holds key's state. The name is readable and
 // distinct for every key:
 //
-//	live-<operation>-<skill>.state          the live stream (Job empty)
-//	job-<job>-<operation>-<skill>.state     a backfill job
+//	live-<operation>-<skill>.state
+//
+// (Builds before every command shared this one record kept a backfill's
+// state in job-<job>-<operation>-<skill>.state; such files are not read.)
 //
 // Each part keeps ASCII letters, digits, '_' and '.' and writes every other
 // byte, '-' and '%' included, as %XX: operation "0032" and skill "skill 3"
@@ -122,8 +124,8 @@ func (d *Dir) Load(key Key) (s State, found bool, err error) {
 		// A copied or renamed file, or two keys that differ only in case on
 		// a case-insensitive file system.
 		return State{}, false, &CorruptError{Path: path, Reason: fmt.Sprintf(
-			"it holds the state of operation %q, skill %q, job %q",
-			s.Key.Operation, s.Key.SkillID, s.Key.Job)}
+			"it holds the state of operation %q, skill %q",
+			s.Key.Operation, s.Key.SkillID)}
 	}
 	return s, true, nil
 }

@@ -75,7 +75,7 @@ type fileSpan struct {
 // toFileBody is what the file of s holds.
 func toFileBody(s State) fileBody {
 	b := fileBody{
-		Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID, Job: s.Key.Job},
+		Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID},
 		Windows: s.Windows,
 		Pending: toFilePending(s.Pending),
 	}
@@ -155,7 +155,9 @@ func (f *filePending) pending() *Pending {
 type fileKey struct {
 	Operation string `json:"operation"`
 	SkillID   string `json:"skill_id"`
-	Job       string `json:"job"`
+	// Job is always empty: builds before every command shared one record
+	// named a backfill's state by it, and still read it.
+	Job string `json:"job"`
 }
 
 // compressedRowBytes is room enough for a row in the compressed body (a
@@ -363,7 +365,7 @@ func decodeState(path string, file []byte) (State, error) {
 		return corrupt("its body does not decode", err)
 	}
 	st := State{
-		Key:     Key{Operation: content.Key.Operation, SkillID: content.Key.SkillID, Job: content.Key.Job},
+		Key:     Key{Operation: content.Key.Operation, SkillID: content.Key.SkillID},
 		Windows: content.Windows,
 		Pending: content.Pending.pending(),
 	}

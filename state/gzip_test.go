@@ -25,7 +25,7 @@ func bodyOf(t *testing.T, s State) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	content := fileBody{
-		Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID, Job: s.Key.Job},
+		Key:     fileKey{Operation: s.Key.Operation, SkillID: s.Key.SkillID},
 		Windows: s.Windows,
 		Pending: toFilePending(s.Pending),
 	}

@@ -22,13 +22,7 @@ const (
 // collision of 128 bits of SHA-256).
 func fileName(k Key) string {
 	var b strings.Builder
-	if k.Job == "" {
-		b.WriteString("live")
-	} else {
-		b.WriteString("job-")
-		escapePart(&b, k.Job)
-	}
-	b.WriteByte('-')
+	b.WriteString("live-")
 	escapePart(&b, k.Operation)
 	b.WriteByte('-')
 	escapePart(&b, k.SkillID)

@@ -13,7 +13,6 @@ func TestFileNames(t *testing.T) {
 	}{
 		{Key{Operation: "0032", SkillID: "3"}, "live-0032-3.state"},
 		{Key{Operation: "0032", SkillID: "skill_3"}, "live-0032-skill_3.state"},
-		{Key{Operation: "0032", SkillID: "3", Job: "2025-03"}, "job-2025%2D03-0032-3.state"},
 		{Key{Operation: "a-b", SkillID: "c"}, "live-a%2Db-c.state"},
 		{Key{Operation: "a", SkillID: "b-c"}, "live-a-b%2Dc.state"},
 		{Key{Operation: "../..", SkillID: "etc/passwd"}, "live-..%2F..-etc%2Fpasswd.state"},
@@ -29,8 +28,8 @@ func TestFileNames(t *testing.T) {
 
 func TestLongKeysGetShortDistinctNames(t *testing.T) {
 	long := strings.Repeat("é", 300)
-	a := fileName(Key{Operation: "0032", SkillID: "3", Job: long + "a"})
-	b := fileName(Key{Operation: "0032", SkillID: "3", Job: long + "b"})
+	a := fileName(Key{Operation: "0032", SkillID: long + "a"})
+	b := fileName(Key{Operation: "0032", SkillID: long + "b"})
 	if a == b {
 		t.Fatalf("two long keys share the name %q", a)
 	}
@@ -39,7 +38,7 @@ func TestLongKeysGetShortDistinctNames(t *testing.T) {
 		if n := len(tempPrefix + name + "-12345678901234567890"); n > 255 {
 			t.Errorf("temporary name of %q is %d bytes, over the 255-byte limit", name, n)
 		}
-		if !strings.HasPrefix(name, "job-%C3%A9%C3%A9") || !strings.Contains(name, "~") || strings.Contains(name, "%C~") {
+		if !strings.HasPrefix(name, "live-0032-%C3%A9%C3%A9") || !strings.Contains(name, "~") || strings.Contains(name, "%C~") {
 			t.Errorf("long name %q should start readable, drop a cut escape and end in ~hash", name)
 		}
 	}
@@ -50,7 +49,7 @@ func TestLongKeysGetShortDistinctNames(t *testing.T) {
 func TestKeysWithAnyCharactersStayInTheDirectory(t *testing.T) {
 	dir := t.TempDir()
 	d := openDir(t, dir)
-	key := Key{Operation: "../../etc", SkillID: "a/b\\c:d", Job: "x y\x00z"}
+	key := Key{Operation: "../../etc", SkillID: "a/b\\c:d x y\x00z"}
 	s := olderState()
 	s.Key = key
 	save(t, d, s)

@@ -13,12 +13,11 @@ import (
 	"github.com/skill6pub/skill6pub/snapshot"
 )
 
-// Key names one stream of windows: the live stream of a skill (Job empty) or
-// a backfill job.
+// Key names the record of one skill of one operation: every command (run,
+// once, backfill) reads and writes it.
 type Key struct {
 	Operation string
 	SkillID   string
-	Job       string
 }
 
 // State is what is kept for one Key.
