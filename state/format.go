@@ -42,10 +42,10 @@ const (
 	// is not a state file is rejected without scanning all of it.
 	maxHeaderBytes = 1024
 	// compression trades some size for speed. The compressor is
-	// klauspost/compress's: its BestSpeed deflates a 100,000-row window in
-	// about half the time of compress/gzip's, into a file a tenth smaller,
-	// and its bytes are plain gzip, read by compress/gzip and zcat like the
-	// files of the builds before it (see BENCHMARKS.md).
+	// klauspost/compress's: its BestSpeed deflates a large window faster
+	// than compress/gzip's, into a smaller file (BENCHMARKS.md, "state"),
+	// and its bytes are plain gzip, read by compress/gzip and zcat
+	// like the files of the builds before it.
 	compression = gzip.BestSpeed
 )
 
@@ -160,17 +160,18 @@ type fileKey struct {
 	Job string `json:"job"`
 }
 
-// compressedRowBytes is room enough for a row in the compressed body (a
-// 100,000-row window takes about 45 bytes a row), so that the body's buffer
-// is allocated once rather than grown, copied and doubled about twenty
-// times: that took 40% of the bytes a large save allocated.
+// compressedRowBytes is room enough for a row in the compressed body, so
+// that the body's buffer is allocated once rather than grown, copied and
+// doubled about twenty times, which was a large share of the bytes a large
+// save allocated (BENCHMARKS.md, "state").
 const compressedRowBytes = 64
 
 // encodeState writes the whole file content for s to w. The body is
 // compressed into memory first because the header carries its checksum.
-// gzips holds *gzip.Writers to reuse: a new one allocates and clears 0.8 MB,
-// which for a small state costs thirty times the compression itself and
-// makes the garbage collector run during every backfill.
+// gzips holds *gzip.Writers to reuse: a new one allocates and clears a
+// large window of history, which for a small state costs far more than the
+// compression itself and makes the garbage collector run during every
+// backfill.
 func encodeState(w io.Writer, s State, gzips *sync.Pool) error {
 	var body bytes.Buffer
 	rows := 0

@@ -117,8 +117,9 @@ func (t *Transaction) writeAhead(st state.State, p *Prepared) (state.State, erro
 		return st, &Error{Skill: st.Key.SkillID, Window: p.job.Window, Step: StepSavePending, Err: err}
 	}
 	// The store may keep what it was given: the copy in memory drops the
-	// rows, not the saved record. The rows in response order were 15% of
-	// the memory of a large window's publish.
+	// rows, not the saved record. The rows in response order are a large
+	// share of a large window's memory while it is published (BENCHMARKS.md,
+	// figure 4).
 	kept := *ahead.Pending
 	kept.Report = fetch.Report{NoData: kept.Report.NoData, MaybeTruncated: kept.Report.MaybeTruncated}
 	ahead.Pending = &kept
