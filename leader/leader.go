@@ -174,7 +174,12 @@ func (e *Elector) Run(ctx context.Context, work func(ctx context.Context) error)
 			continue
 		}
 		gen.Start(func(genCtx context.Context) {
-			workCtx, cancel := context.WithCancel(runCtx)
+			// work ends with the generation only. Were it to end with ctx
+			// as well, it would return before Close below, and kafka-go,
+			// seeing the generation end, would join the group once more
+			// before leaving it: a second rebalance, and the standby would
+			// wait a second heartbeat before taking over.
+			workCtx, cancel := context.WithCancel(context.WithoutCancel(runCtx))
 			defer cancel()
 			defer context.AfterFunc(genCtx, cancel)()
 			e.log.Info().Int32("generation", gen.ID).Msg("this replica is now the active one")

@@ -2,11 +2,15 @@ package leader_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/skill6pub/skill6pub/leader"
 )
@@ -116,4 +120,89 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 			t.Errorf("New: %v, want an error naming %s", err, tc.want)
 		}
 	}
+}
+
+// TestCleanLeaveHandsOverInOneRebalance: the stopping member leaves the
+// group without joining it again first, so the standby becomes active in
+// the very next generation, at its next heartbeat, rather than after a
+// second rebalance.
+func TestCleanLeaveHandsOverInOneRebalance(t *testing.T) {
+	c := newCluster(t)
+	b := newBoard()
+	standbys := make(chan standbyLine, 2)
+	logs := map[string]*generations{}
+	members := map[string]*member{}
+	for _, name := range []string{"a", "b"} {
+		logs[name] = &generations{name: name, standby: standbys}
+		members[name] = start(t, c, b, name, func(cfg *leader.Config) {
+			log := zerolog.New(logs[name])
+			cfg.Logger = &log
+		})
+	}
+	// Once one member says it stands by, the other is the active one of
+	// that same generation.
+	var standby string
+	var before int32
+	select {
+	case line := <-standbys:
+		standby, before = line.member, line.generation
+	case <-time.After(60 * time.Second): // a bound for a hung test, not a measure
+		t.Fatal("no member stands by")
+	}
+	active := b.waitActive(t, standby)
+	members[active].stop(t)
+	b.waitActive(t, active)
+	if after := logs[standby].last("now the active one"); after != before+1 {
+		t.Errorf("the standby stood by in generation %d and became active in generation %d, want %d", before, after, before+1)
+	}
+}
+
+// generations is a log writer that keeps the generation of each message,
+// and tells when its member stands by.
+type generations struct {
+	name    string
+	standby chan standbyLine
+	mu      sync.Mutex
+	lines   []struct {
+		Message    string
+		Generation int32
+	}
+}
+
+type standbyLine struct {
+	member     string
+	generation int32
+}
+
+
+func (g *generations) Write(p []byte) (int, error) {
+	var line struct {
+		Message    string
+		Generation int32
+	}
+	if err := json.Unmarshal(p, &line); err != nil {
+		return 0, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lines = append(g.lines, line)
+	if strings.HasPrefix(line.Message, "standing by: another replica") {
+		select {
+		case g.standby <- standbyLine{g.name, line.Generation}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// last returns the generation of the last message holding text, 0 if none.
+func (g *generations) last(text string) int32 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := len(g.lines) - 1; i >= 0; i-- {
+		if strings.Contains(g.lines[i].Message, text) {
+			return g.lines[i].Generation
+		}
+	}
+	return 0
 }
