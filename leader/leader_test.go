@@ -174,7 +174,6 @@ type standbyLine struct {
 	generation int32
 }
 
-
 func (g *generations) Write(p []byte) (int, error) {
 	var line struct {
 		Message    string
