@@ -59,17 +59,27 @@ func open(t testing.TB, cfg kafkastore.Config) *kafkastore.Store {
 	return s
 }
 
-// rows returns n rows drawn from seed, sorted by DNIS as fetch returns them.
+// rows returns n realistic rows drawn from seed, sorted by DNIS as fetch
+// returns them: DNIS of Colombian mobile numbers, small call counts,
+// percentages with two decimals, 5% of them null (as state's benchmarks).
 func rows(n int, seed uint64) []fetch.Row {
 	rng := rand.New(rand.NewPCG(seed, 7))
+	pct := func() schema.NullFloat {
+		if rng.IntN(20) == 0 {
+			return schema.NullFloat{}
+		}
+		return schema.FloatOf(float64(rng.IntN(10001)) / 100)
+	}
 	out := make([]fetch.Row, n)
 	for i := range out {
 		inbound := rng.Int64N(50) + 1
+		answered := rng.Int64N(inbound + 1)
 		out[i] = fetch.Row{
-			DNIS: fmt.Sprintf("57%010d", i*1000+rng.IntN(1000)),
+			DNIS: fmt.Sprintf("57%010d", int64(i)*90_000+rng.Int64N(90_000)),
 			Metrics: schema.Metrics{
-				InboundCalls: schema.IntOf(inbound), AnswerCalls: schema.IntOf(rng.Int64N(inbound + 1)),
-				ServiceLevel20sPct: schema.FloatOf(float64(rng.IntN(10001)) / 100), ASASeconds: schema.FloatOf(float64(rng.IntN(6000)) / 100),
+				InboundCalls: schema.IntOf(inbound), AnswerCalls: schema.IntOf(answered), AbandonCalls: schema.IntOf(inbound - answered),
+				ServiceLevel10sPct: pct(), ServiceLevel20sPct: pct(), ServiceLevel30sPct: pct(),
+				AbandonPct: pct(), ASASeconds: pct(), ATASeconds: pct(),
 			},
 		}
 	}

@@ -102,10 +102,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			RequiredAcks: kafka.RequireAll,
 			Async:        false,
 			BatchTimeout: batchTimeout,
-			// A chunk, with room for its record's overhead; a batch holds
-			// at most one chunk, and every tombstone of a Save.
+			// A chunk, with room for its record's overhead: a batch holds
+			// at most one chunk. BatchSize stays at kafka-go's 100 (it
+			// allocates room for that many messages in every batch); a
+			// partition's batches are written one after the other, so
+			// tombstones keep their order across batches.
 			BatchBytes:   int64(cfg.ChunkBytes) + 64<<10,
-			BatchSize:    10_000,
 			ReadTimeout:  cfg.RequestTimeout,
 			WriteTimeout: cfg.RequestTimeout,
 			Transport:    transport,
