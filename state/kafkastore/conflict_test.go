@@ -141,22 +141,8 @@ func TestTwoReplicasRace(t *testing.T) {
 		base = committed(round+1, 50)
 		mustSave(t, stores[winner], base)
 	}
-	// Push the last tombstones out of the active segment, then compact.
-	other := committed(0, 1)
-	other.Key.Job = "j"
-	if _, _, err := stores[0].Load(other.Key); err != nil {
-		t.Fatal(err)
-	}
-	mustSave(t, stores[0], other)
-	c.Compact()
-	saves := map[string]bool{}
-	for _, r := range readTopic(t, c) {
-		if r.Value != nil && strings.HasPrefix(string(r.Key), "0032/3/#") {
-			saves[strings.Split(string(r.Key), "#")[1]] = true
-		}
-	}
-	if len(saves) != 1 {
-		t.Errorf("records of %d saves left after compaction, want only the last one's (losers and replaced saves tombstoned)", len(saves))
+	if n := compactedSaves(t, c, stores[0]); n != 1 {
+		t.Errorf("records of %d saves left after compaction, want only the last one's (losers and replaced saves tombstoned)", n)
 	}
 	assertSameState(t, "a fresh reader after compaction", mustLoadState(t, open(t, testConfig(c, "after"))), base)
 }

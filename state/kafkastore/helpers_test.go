@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +202,28 @@ func produce(t testing.TB, c *kfake.Cluster, recs ...*kgo.Record) {
 	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// compactedSaves compacts the topic as the broker's log cleaner would and
+// returns how many saves of liveKey still have records. The cleaner leaves
+// the active segment alone (kfake: the last batch), so a save of another
+// key through s first pushes the last tombstones out of it. Tombstones
+// themselves stay for delete.retention.ms (a day by default): what matters
+// is that nothing else of a removed save does.
+func compactedSaves(t testing.TB, c *kfake.Cluster, s *kafkastore.Store) int {
+	t.Helper()
+	other := committed(0, 1)
+	other.Key.Job = "j"
+	if _, _, err := s.Load(other.Key); err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, s, other)
+	c.Compact()
+	saves := map[string]bool{}
+	for _, r := range readTopic(t, c) {
+		if r.Value != nil && strings.HasPrefix(string(r.Key), "0032/3/#") {
+			saves[strings.Split(string(r.Key), "#")[1]] = true
+		}
+	}
+	return len(saves)
 }

@@ -83,13 +83,6 @@ func (m manifest) stateKey() state.Key {
 	return state.Key{Operation: m.Key.Operation, SkillID: m.Key.SkillID, Job: m.Key.Job}
 }
 
-func (m manifest) window() *WindowID {
-	if m.Pending == nil {
-		return nil
-	}
-	return &WindowID{Start: m.Pending.Start, End: m.Pending.End, Revision: m.Pending.Revision}
-}
-
 func decodeManifest(value []byte) (manifest, error) {
 	var m manifest
 	if err := json.Unmarshal(value, &m); err != nil {
