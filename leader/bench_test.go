@@ -64,6 +64,7 @@ func BenchmarkTakeover(b *testing.B) {
 				}
 				b.StartTimer()
 			}
+			b.Logf("each takeover: %v", took)
 			slices.Sort(took)
 			b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "ms-median")
 			b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "ms-worst")
