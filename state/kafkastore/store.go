@@ -156,6 +156,10 @@ func (s *Store) fetch(ctx context.Context) error {
 	s.mu.Lock()
 	next := s.view.next
 	s.mu.Unlock()
+	// A broker that stops answering on an open connection would hold the
+	// fetch forever.
+	ctx, cancel := context.WithTimeout(ctx, fetchWait+s.cfg.RequestTimeout)
+	defer cancel()
 	resp, err := s.client.Fetch(ctx, &kafka.FetchRequest{
 		Topic: s.cfg.Topic, Partition: 0, Offset: next, MinBytes: 1, MaxBytes: fetchBytes, MaxWait: fetchWait,
 	})
@@ -231,6 +235,8 @@ func (s *Store) CatchUp(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("kafkastore: catch up with topic %q: read to offset %d of %d: %w", s.cfg.Topic, next, end, ctx.Err())
+		case <-s.done:
+			return ErrClosed
 		case <-advanced:
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -78,8 +77,10 @@ func checkTopic(ctx context.Context, client *kafka.Client, topic string) error {
 			policy = e.ConfigValue
 		}
 	}
-	if !slices.Contains(strings.Split(policy, ","), "compact") {
-		return &TopicError{Topic: topic, Problem: fmt.Sprintf("has cleanup.policy=%s, not compact: its records would expire and the state with them", policy),
+	// "compact,delete" compacts and also deletes what is older than
+	// retention.ms: the state of a stream idle that long would go.
+	if policy != "compact" {
+		return &TopicError{Topic: topic, Problem: fmt.Sprintf("has cleanup.policy=%s, not compact: its records would expire, and the state with them", policy),
 			Fix: fmt.Sprintf("Set it: kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config cleanup.policy=compact", topic)}
 	}
 	return nil

@@ -55,14 +55,20 @@ func TestUnusableTopicIsRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		cluster []kfake.Opt
+		policy  string // set on the seeded topic; "" leaves kfake's default
 		want    []string
 	}{
-		{"missing", nil, []string{"does not exist", "KAFKA_CREATE_TOPICS=true", "cleanup.policy=compact"}},
-		{"not compacted", []kfake.Opt{kfake.SeedTopics(1, topic)}, []string{"cleanup.policy=delete", "not compact", "kafka-configs.sh"}},
-		{"three partitions", []kfake.Opt{kfake.SeedTopics(3, topic)}, []string{"has 3 partitions", "exactly one"}},
+		{"missing", nil, "", []string{"does not exist", "KAFKA_CREATE_TOPICS=true", "cleanup.policy=compact"}},
+		{"not compacted", []kfake.Opt{kfake.SeedTopics(1, topic)}, "", []string{"cleanup.policy=delete", "not compact", "kafka-configs.sh"}},
+		{"compacted and deleted", []kfake.Opt{kfake.SeedTopics(1, topic)}, "compact,delete", []string{"cleanup.policy=compact,delete", "kafka-configs.sh"}},
+		{"three partitions", []kfake.Opt{kfake.SeedTopics(3, topic)}, "", []string{"has 3 partitions", "exactly one"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(newCluster(t, tc.cluster...), "a")
+			c := newCluster(t, tc.cluster...)
+			if tc.policy != "" {
+				setPolicy(t, c, tc.policy)
+			}
+			cfg := testConfig(c, "a")
 			cfg.CreateTopic = false
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -97,5 +103,23 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		if !errors.As(err, &configErr) || configErr.Variable != tc.want {
 			t.Errorf("Open: %v, want a *ConfigError naming %s", err, tc.want)
 		}
+	}
+}
+
+// setPolicy sets the state topic's cleanup.policy, as an operator would.
+func setPolicy(t *testing.T, c *kfake.Cluster, policy string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).AlterTopicConfigs(context.Background(),
+		[]kadm.AlterConfig{{Name: "cleanup.policy", Value: &policy}}, topic)
+	if err == nil {
+		_, err = resp.On(topic, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
