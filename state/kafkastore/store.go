@@ -481,6 +481,18 @@ func (s *Store) tombstone(ctx context.Context, keys []string) error {
 }
 
 func (s *Store) writeError(what string, key state.Key, err error) error {
+	// kafka.WriteErrors has no Unwrap (RELIABILITY.md): the messages of a
+	// Save go to one partition and fail alike, so the first error is the
+	// cause, and callers can test it with errors.Is.
+	var each kafka.WriteErrors
+	if errors.As(err, &each) {
+		for _, e := range each {
+			if e != nil {
+				err = e
+				break
+			}
+		}
+	}
 	return fmt.Errorf("kafkastore: save of operation %q, skill %q, job %q: writing %s to topic %q failed; the previous state stays current: %w",
 		key.Operation, key.SkillID, key.Job, what, s.cfg.Topic, err)
 }

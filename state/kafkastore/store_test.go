@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skill6pub/skill6pub/state"
 	"github.com/skill6pub/skill6pub/state/kafkastore"
@@ -181,4 +185,47 @@ func TestClosedStoreRefusesWork(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+}
+
+// TestFailedSaveKeepsThePreviousState: the broker refuses the writes for
+// good; Save says so, the previous state stays current for every reader,
+// and the next Save, once the broker accepts writes again, goes through.
+func TestFailedSaveKeepsThePreviousState(t *testing.T) {
+	c := newCluster(t)
+	a := open(t, testConfig(c, "a"))
+	if _, _, err := a.Load(liveKey); err != nil {
+		t.Fatal(err)
+	}
+	want := committed(0, 10)
+	mustSave(t, a, want)
+	var refusing atomic.Bool
+	refusing.Store(true)
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !refusing.Load() {
+			return nil, nil, false
+		}
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	err := a.Save(committed(1, 10))
+	if err == nil || !strings.Contains(err.Error(), "the previous state stays current") || !errors.Is(err, kafka.TopicAuthorizationFailed) {
+		t.Fatalf("Save with writes refused: %v", err)
+	}
+	assertSameState(t, "Load after the failed save", mustLoad(t, a, liveKey), want)
+	refusing.Store(false)
+	next := committed(1, 10)
+	mustSave(t, a, next)
+	assertSameState(t, "a fresh reader", mustLoad(t, open(t, testConfig(c, "b")), liveKey), next)
 }
