@@ -32,7 +32,8 @@ const (
 )
 
 // Store keeps states in the state topic. Load and Save are safe for
-// concurrent use; Saves through one Store are made one at a time.
+// concurrent use; Saves of one key through one Store are made one at a
+// time, Saves of different keys do not wait for each other.
 type Store struct {
 	cfg    Config
 	log    zerolog.Logger
@@ -53,8 +54,12 @@ type Store struct {
 	advanced chan struct{}
 	closed   bool
 
-	saving sync.Mutex // one Save at a time: each one's base is the last one
-	stop   context.CancelFunc
+	// saving is read-held by each Save, so that Close waits for them.
+	saving sync.RWMutex
+	// keyLocks make the Saves of one key one at a time, each one's base
+	// the last one's save; guarded by mu.
+	keyLocks map[state.Key]*sync.Mutex
+	stop     context.CancelFunc
 	done   chan struct{} // closed when the reading loop has returned
 }
 
@@ -117,6 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		},
 		view:     newView(cfg.Topic, first),
 		known:    map[state.Key]string{},
+		keyLocks: map[state.Key]*sync.Mutex{},
 		waiters:  map[string]chan verdict{},
 		advanced: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -356,13 +362,22 @@ func (s *Store) decode(sv *save, data []byte) (state.State, error) {
 // reaches the topic; otherwise it returns a *ConflictError with the state
 // that came first. It returns once its record has been read back.
 func (s *Store) Save(st state.State) error {
-	s.saving.Lock()
-	defer s.saving.Unlock()
+	s.saving.RLock()
+	defer s.saving.RUnlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	keyLock := s.keyLocks[st.Key]
+	if keyLock == nil {
+		keyLock = &sync.Mutex{}
+		s.keyLocks[st.Key] = keyLock
+	}
+	s.mu.Unlock()
+	keyLock.Lock()
+	defer keyLock.Unlock()
+	s.mu.Lock()
 	base := s.known[st.Key]
 	s.mu.Unlock()
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -228,4 +229,37 @@ func TestFailedSaveKeepsThePreviousState(t *testing.T) {
 	next := committed(1, 10)
 	mustSave(t, a, next)
 	assertSameState(t, "a fresh reader", mustLoad(t, open(t, testConfig(c, "b")), liveKey), next)
+}
+
+// TestSavesOfDifferentKeysRunTogether: the live stream and backfill jobs
+// save at the same time through one store; each is kept, and each key's
+// state is its own.
+func TestSavesOfDifferentKeysRunTogether(t *testing.T) {
+	c := newCluster(t)
+	a := open(t, testConfig(c, "a"))
+	want := map[string]state.State{}
+	for _, job := range []string{"", "j1", "j2", "j3"} {
+		st := committed(len(want), 200)
+		st.Key.Job = job
+		want[job] = st
+		if _, _, err := a.Load(st.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(want))
+	for _, st := range want {
+		wg.Go(func() { errs <- a.Save(st) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := open(t, testConfig(c, "b"))
+	for _, st := range want {
+		assertSameState(t, "job "+st.Key.Job, mustLoad(t, b, st.Key), st)
+	}
 }
