@@ -60,7 +60,7 @@ type Store struct {
 	// the last one's save; guarded by mu.
 	keyLocks map[state.Key]*sync.Mutex
 	stop     context.CancelFunc
-	done   chan struct{} // closed when the reading loop has returned
+	done     chan struct{} // closed when the reading loop has returned
 }
 
 // verdict is what the view made of a manifest this Store wrote.
