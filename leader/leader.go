@@ -20,6 +20,10 @@
 // store's conditional saves (state/kafkastore) keep it from publishing
 // other content under ids already used when it wakes up.
 //
+// The topic must exist before Run (open the state store first: it creates
+// or checks it); a group on a missing topic assigns no partition, and every
+// member would stand by.
+//
 // # Settings
 //
 // The variables this package proposes, with their defaults (the Kafka
