@@ -58,8 +58,15 @@
 //
 // Open reads the topic to its end (the high watermark at open), then keeps
 // reading in the background, so Load answers from memory and sees the saves
-// of other replicas as they arrive. Save returns once its own manifest has
-// been read back and judged.
+// of other replicas as they arrive; CatchUp waits until everything written
+// before it has been read (a standby about to become active calls it before
+// its first Load). Save returns once its own manifest has been read back
+// and judged. A Save whose manifest write failed returns an error but may
+// still land (RELIABILITY.md 7): the next Save then conflicts with it, and
+// the caller loads again, finding either its own state or the one before.
+//
+// ImportDir takes an existing STATE_DIR over into the topic once, after an
+// upgrade.
 //
 // # Settings
 //
