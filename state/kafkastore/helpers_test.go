@@ -131,6 +131,19 @@ func assertSameState(t testing.TB, what string, got, want state.State) {
 	}
 }
 
+// openSaved opens a store as instance "a" and saves a first state of
+// liveKey through it.
+func openSaved(t testing.TB, c *kfake.Cluster) (*kafkastore.Store, state.State) {
+	t.Helper()
+	a := open(t, testConfig(c, "a"))
+	if _, _, err := a.Load(liveKey); err != nil {
+		t.Fatal(err)
+	}
+	st := committed(0, 10)
+	mustSave(t, a, st)
+	return a, st
+}
+
 func mustLoad(t testing.TB, s *kafkastore.Store, key state.Key) state.State {
 	t.Helper()
 	got, found, err := s.Load(key)

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/skill6pub/skill6pub/internal/kfaketest"
 	"github.com/skill6pub/skill6pub/state"
 	"github.com/skill6pub/skill6pub/state/kafkastore"
 )
@@ -113,12 +114,7 @@ func TestLargeStateIsChunked(t *testing.T) {
 // manifest that names a chunk that is not there is reported, not half read.
 func TestManifestAloneMakesAStateCurrent(t *testing.T) {
 	c := newCluster(t)
-	a := open(t, testConfig(c, "a"))
-	if _, _, err := a.Load(liveKey); err != nil {
-		t.Fatal(err)
-	}
-	want := committed(0, 10)
-	mustSave(t, a, want)
+	a, want := openSaved(t, c)
 	produce(t, c, &kgo.Record{Key: []byte("0032/3/#deadbeef#0"), Value: []byte("the first chunk of a save never finished")})
 	catchUp(t, a)
 	assertSameState(t, "Load after orphan chunks", mustLoad(t, a, liveKey), want)
@@ -193,12 +189,7 @@ func TestClosedStoreRefusesWork(t *testing.T) {
 // and the next Save, once the broker accepts writes again, goes through.
 func TestFailedSaveKeepsThePreviousState(t *testing.T) {
 	c := newCluster(t)
-	a := open(t, testConfig(c, "a"))
-	if _, _, err := a.Load(liveKey); err != nil {
-		t.Fatal(err)
-	}
-	want := committed(0, 10)
-	mustSave(t, a, want)
+	a, want := openSaved(t, c)
 	var refusing atomic.Bool
 	refusing.Store(true)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
@@ -206,19 +197,7 @@ func TestFailedSaveKeepsThePreviousState(t *testing.T) {
 		if !refusing.Load() {
 			return nil, nil, false
 		}
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
+		return kfaketest.ProduceError(req, kerr.TopicAuthorizationFailed.Code), nil, true
 	})
 	err := a.Save(committed(1, 10))
 	if err == nil || !strings.Contains(err.Error(), "the previous state stays current") || !errors.Is(err, kafka.TopicAuthorizationFailed) {
