@@ -225,6 +225,26 @@ func encodeState(w io.Writer, s State, gzips *sync.Pool) error {
 	return err
 }
 
+// Encoder writes states in the state file format, for stores other than
+// Dir (one kept in Kafka, for instance) so that every field of State travels
+// the same way whatever keeps it. Its zero value is ready to use; it is safe
+// for concurrent use and reuses its compressors across calls.
+type Encoder struct {
+	gzips sync.Pool // *gzip.Writer
+}
+
+// Encode writes the state file content of s (header line, then body) to w.
+func (e *Encoder) Encode(w io.Writer, s State) error {
+	return encodeState(w, s, &e.gzips)
+}
+
+// Decode checks and decodes data written by Encoder.Encode or Dir.Save.
+// Every failure is a *CorruptError or a *VersionError whose Path is name,
+// which says where the data came from.
+func Decode(name string, data []byte) (State, error) {
+	return decodeState(name, data)
+}
+
 // rowsMember is how encoding/json writes a nil rows slice. No other bytes
 // of a body can read like it: a string value cannot hold an unescaped
 // quote, and no other member is named rows.

@@ -27,3 +27,21 @@ func StallProduce(c *kfake.Cluster) (stalled <-chan struct{}, release func()) {
 	})
 	return held, func() { once.Do(func() { close(wake) }) }
 }
+
+// ProduceError answers a produce request with code for every partition it
+// writes to, as a broker that refuses the write does.
+func ProduceError(req kmsg.Request, code int16) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	for _, t := range req.(*kmsg.ProduceRequest).Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.ErrorCode = code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
