@@ -17,7 +17,7 @@ import (
 func TestEncoderRoundTrip(t *testing.T) {
 	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	want := State{
-		Key:       Key{Operation: "0032", SkillID: "3", Job: "j1"},
+		Key:       Key{Operation: "0032", SkillID: "3"},
 		Windows:   []snapshot.Snapshot{{WindowStart: at, WindowEnd: at.Add(5 * time.Minute)}},
 		Pending:   &Pending{WindowStart: at.Add(5 * time.Minute), WindowEnd: at.Add(10 * time.Minute), Revision: 1, FetchedAt: at, Report: fetch.Report{NoData: true}},
 		Published: []Span{{Start: at, End: at.Add(5 * time.Minute)}},

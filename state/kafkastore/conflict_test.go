@@ -158,8 +158,8 @@ func TestLosingSaveLeftBehindIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSave(t, a, committed(0, 5))
-	produce(t, c, &kgo.Record{Key: []byte("0032/3/#dead#0"), Value: encoded(t, committed(7, 5))},
-		&kgo.Record{Key: []byte("0032/3/#dead"), Value: manifestJSON(t, "dead", "a-save-long-gone", len(encoded(t, committed(7, 5))))})
+	produce(t, c, &kgo.Record{Key: []byte("0032/3#dead#0"), Value: encoded(t, committed(7, 5))},
+		&kgo.Record{Key: []byte("0032/3#dead"), Value: manifestJSON(t, "dead", "a-save-long-gone", len(encoded(t, committed(7, 5))))})
 	catchUp(t, a)
 	want := committed(1, 5)
 	mustSave(t, a, want)
@@ -188,7 +188,7 @@ func manifestJSON(t *testing.T, save, base string, size int) []byte {
 	t.Helper()
 	m, err := json.Marshal(map[string]any{
 		"format": "skill6pub-state-manifest", "version": 1,
-		"key":  map[string]string{"operation": "0032", "skill_id": "3", "job": ""},
+		"key":  map[string]string{"operation": "0032", "skill_id": "3"},
 		"save": save, "base": base, "instance": "x", "chunks": 1, "bytes": size,
 	})
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package kafkastore keeps the publisher's state (state.State, per
-// operation, skill and job) in a compacted Kafka topic instead of a local
+// operation and skill) in a compacted Kafka topic instead of a local
 // directory, so that every replica and every command (run, once, backfill)
 // reads and writes one record. *Store has the Load and Save of state.Dir and
 // encodes states with state.Encoder, so a field added to State travels here
@@ -23,7 +23,7 @@
 //	K#S                 the manifest (JSON): S, the save it replaces (its base), the writer's instance id,
 //	                    the number of chunks and bytes, and the pending window if any
 //
-// where K is operation/skill/job, each part path-escaped, so that no part
+// where K is operation/skill, each part path-escaped, so that no part
 // holds '/' or '#'. The chunks are written first and the manifest only once
 // every chunk is acknowledged, so a reader never sees half a state: Load
 // trusts manifests only, and a manifest names chunks that precede it. Once

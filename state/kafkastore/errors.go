@@ -52,8 +52,8 @@ type CorruptError struct {
 }
 
 func (e *CorruptError) Error() string {
-	msg := fmt.Sprintf("kafkastore: the state of operation %q, skill %q, job %q in topic %q (save %s, manifest at offset %d) cannot be read: %s",
-		e.Key.Operation, e.Key.SkillID, e.Key.Job, e.Topic, e.Save, e.Offset, e.Reason)
+	msg := fmt.Sprintf("kafkastore: the state of operation %q, skill %q in topic %q (save %s, manifest at offset %d) cannot be read: %s",
+		e.Key.Operation, e.Key.SkillID, e.Topic, e.Save, e.Offset, e.Reason)
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
@@ -112,7 +112,7 @@ func (e *ConflictError) Error() string {
 		what = fmt.Sprintf("the write-ahead record of window %s-%s (revision %d)",
 			e.Rejected.Start.Format(time.RFC3339), e.Rejected.End.Format(time.RFC3339), e.Rejected.Revision)
 	}
-	return fmt.Sprintf("kafkastore: %s of operation %q, skill %q, job %q was not kept: instance %q saved that state first in topic %q "+
+	return fmt.Sprintf("kafkastore: %s of operation %q, skill %q was not kept: instance %q saved that state first in topic %q "+
 		"(another replica is publishing it, or this one lost its leadership); load the state again before going on",
-		what, e.Key.Operation, e.Key.SkillID, e.Key.Job, e.Instance, e.Topic)
+		what, e.Key.Operation, e.Key.SkillID, e.Instance, e.Topic)
 }

@@ -226,7 +226,7 @@ func produce(t testing.TB, c *kfake.Cluster, recs ...*kgo.Record) {
 func compactedSaves(t testing.TB, c *kfake.Cluster, s *kafkastore.Store) int {
 	t.Helper()
 	other := committed(0, 1)
-	other.Key.Job = "j"
+	other.Key.SkillID = "other"
 	if _, _, err := s.Load(other.Key); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func compactedSaves(t testing.TB, c *kfake.Cluster, s *kafkastore.Store) int {
 	c.Compact()
 	saves := map[string]bool{}
 	for _, r := range readTopic(t, c) {
-		if r.Value != nil && strings.HasPrefix(string(r.Key), "0032/3/#") {
+		if r.Value != nil && strings.HasPrefix(string(r.Key), "0032/3#") {
 			saves[strings.Split(string(r.Key), "#")[1]] = true
 		}
 	}

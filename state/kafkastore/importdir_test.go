@@ -20,13 +20,13 @@ func TestImportDirTakesOverOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live, job := withPending(committed(3, 20), 20, 1), committed(5, 20)
-	job.Key.Job = "backfill 1"
+	live, other := withPending(committed(3, 20), 20, 1), committed(5, 20)
+	other.Key.SkillID = "5"
 	inTopic := committed(9, 20)
 	inTopic.Key.SkillID = "4"
 	stale := committed(1, 20)
 	stale.Key.SkillID = "4"
-	for _, st := range []state.State{live, job, stale} {
+	for _, st := range []state.State{live, other, stale} {
 		if err := d.Save(st); err != nil {
 			t.Fatal(err)
 		}
@@ -50,11 +50,11 @@ func TestImportDirTakesOverOnce(t *testing.T) {
 	for _, im := range done {
 		kept[im.Key] = im.Kept
 	}
-	if len(done) != 3 || kept[live.Key] || kept[job.Key] || !kept[inTopic.Key] {
-		t.Fatalf("imported %+v: want the live and job states imported, skill 4's kept from the topic", done)
+	if len(done) != 3 || kept[live.Key] || kept[other.Key] || !kept[inTopic.Key] {
+		t.Fatalf("imported %+v: want both skills states of the directory imported, skill 4's kept from the topic", done)
 	}
 	b := open(t, testConfig(c, "b"))
-	for _, want := range []state.State{live, job, inTopic} {
+	for _, want := range []state.State{live, other, inTopic} {
 		assertSameState(t, "after the import", mustLoad(t, b, want.Key), want)
 	}
 	again, err := b.ImportDir(dir)

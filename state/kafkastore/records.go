@@ -14,9 +14,9 @@ import (
 )
 
 // streamKey is the part of every record key that names key:
-// operation/skill/job, each part path-escaped so that none holds '/' or '#'.
+// operation/skill, each part path-escaped so that none holds '/' or '#'.
 func streamKey(key state.Key) string {
-	return url.PathEscape(key.Operation) + "/" + url.PathEscape(key.SkillID) + "/" + url.PathEscape(key.Job)
+	return url.PathEscape(key.Operation) + "/" + url.PathEscape(key.SkillID)
 }
 
 func manifestKey(stream, save string) string { return stream + "#" + save }
@@ -70,7 +70,6 @@ type manifest struct {
 type manifestStream struct {
 	Operation string `json:"operation"`
 	SkillID   string `json:"skill_id"`
-	Job       string `json:"job"`
 }
 
 type manifestWindow struct {
@@ -80,7 +79,7 @@ type manifestWindow struct {
 }
 
 func (m manifest) stateKey() state.Key {
-	return state.Key{Operation: m.Key.Operation, SkillID: m.Key.SkillID, Job: m.Key.Job}
+	return state.Key{Operation: m.Key.Operation, SkillID: m.Key.SkillID}
 }
 
 func decodeManifest(value []byte) (manifest, error) {

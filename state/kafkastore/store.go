@@ -351,8 +351,8 @@ func (s *Store) decode(sv *save, data []byte) (state.State, error) {
 		return state.State{}, corrupt("it does not decode", err)
 	}
 	if got.Key != sv.stateKey() {
-		return state.State{}, corrupt(fmt.Sprintf("it holds the state of operation %q, skill %q, job %q",
-			got.Key.Operation, got.Key.SkillID, got.Key.Job), nil)
+		return state.State{}, corrupt(fmt.Sprintf("it holds the state of operation %q, skill %q",
+			got.Key.Operation, got.Key.SkillID), nil)
 	}
 	return got, nil
 }
@@ -399,7 +399,7 @@ func (s *Store) Save(st state.State) error {
 	}
 	m := manifest{
 		Format: manifestFormat, Version: manifestVersion,
-		Key:  manifestStream{Operation: st.Key.Operation, SkillID: st.Key.SkillID, Job: st.Key.Job},
+		Key:  manifestStream{Operation: st.Key.Operation, SkillID: st.Key.SkillID},
 		Save: id, Base: base, Instance: s.cfg.Instance, Chunks: len(chunks), Bytes: file.Len(),
 		SavedAt: time.Now().UTC(),
 	}
@@ -433,8 +433,8 @@ func (s *Store) Save(st state.State) error {
 		s.mu.Lock()
 		readErr := s.readErr
 		s.mu.Unlock()
-		return fmt.Errorf("kafkastore: save of operation %q, skill %q, job %q: written to topic %q but not read back within %s (last read error: %v): "+
-			"its outcome is unknown; load the state again before going on", st.Key.Operation, st.Key.SkillID, st.Key.Job, s.cfg.Topic, s.cfg.SaveTimeout, readErr)
+		return fmt.Errorf("kafkastore: save of operation %q, skill %q: written to topic %q but not read back within %s (last read error: %v): "+
+			"its outcome is unknown; load the state again before going on", st.Key.Operation, st.Key.SkillID, s.cfg.Topic, s.cfg.SaveTimeout, readErr)
 	}
 	if v.lost {
 		s.removeAbandoned(stream, id, len(chunks))
@@ -508,8 +508,8 @@ func (s *Store) writeError(what string, key state.Key, err error) error {
 			}
 		}
 	}
-	return fmt.Errorf("kafkastore: save of operation %q, skill %q, job %q: writing %s to topic %q failed; the previous state stays current: %w",
-		key.Operation, key.SkillID, key.Job, what, s.cfg.Topic, err)
+	return fmt.Errorf("kafkastore: save of operation %q, skill %q: writing %s to topic %q failed; the previous state stays current: %w",
+		key.Operation, key.SkillID, what, s.cfg.Topic, err)
 }
 
 // cut splits b into pieces of at most n bytes; an empty b is one empty

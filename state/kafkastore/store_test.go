@@ -28,7 +28,7 @@ func TestLoadWithoutStateIsNotFound(t *testing.T) {
 // TestSaveIsReadBackByAnotherProcess saves two states and opens a second
 // store on the topic, as a restarted or another replica would: it reads the
 // topic to its end at open and finds the last state. The topic, read with
-// franz-go, holds the chunks then the manifest under operation/skill/job
+// franz-go, holds the chunks then the manifest under operation/skill
 // keys, and the first save's records are tombstoned.
 func TestSaveIsReadBackByAnotherProcess(t *testing.T) {
 	c := newCluster(t)
@@ -48,7 +48,7 @@ func TestSaveIsReadBackByAnotherProcess(t *testing.T) {
 	live := map[string][]byte{}
 	var manifests []map[string]any
 	for _, r := range recs {
-		if !strings.HasPrefix(string(r.Key), "0032/3/#") {
+		if !strings.HasPrefix(string(r.Key), "0032/3#") {
 			t.Errorf("record key %q does not start with operation/skill/job", r.Key)
 		}
 		if r.Value == nil {
@@ -115,7 +115,7 @@ func TestLargeStateIsChunked(t *testing.T) {
 func TestManifestAloneMakesAStateCurrent(t *testing.T) {
 	c := newCluster(t)
 	a, want := openSaved(t, c)
-	produce(t, c, &kgo.Record{Key: []byte("0032/3/#deadbeef#0"), Value: []byte("the first chunk of a save never finished")})
+	produce(t, c, &kgo.Record{Key: []byte("0032/3#deadbeef#0"), Value: []byte("the first chunk of a save never finished")})
 	catchUp(t, a)
 	assertSameState(t, "Load after orphan chunks", mustLoad(t, a, liveKey), want)
 
@@ -133,8 +133,8 @@ func TestManifestAloneMakesAStateCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	produce(t, c, &kgo.Record{Key: []byte("0032/3/#cafe#0"), Value: []byte("12345")},
-		&kgo.Record{Key: []byte("0032/3/#cafe"), Value: manifest})
+	produce(t, c, &kgo.Record{Key: []byte("0032/3#cafe#0"), Value: []byte("12345")},
+		&kgo.Record{Key: []byte("0032/3#cafe"), Value: manifest})
 	catchUp(t, a)
 	_, _, err = a.Load(liveKey)
 	var corrupt *kafkastore.CorruptError
@@ -210,17 +210,17 @@ func TestFailedSaveKeepsThePreviousState(t *testing.T) {
 	assertSameState(t, "a fresh reader", mustLoad(t, open(t, testConfig(c, "b")), liveKey), next)
 }
 
-// TestSavesOfDifferentKeysRunTogether: the live stream and backfill jobs
-// save at the same time through one store; each is kept, and each key's
-// state is its own.
+// TestSavesOfDifferentKeysRunTogether: the records of several skills save
+// at the same time through one store; each is kept, and each key's state is
+// its own.
 func TestSavesOfDifferentKeysRunTogether(t *testing.T) {
 	c := newCluster(t)
 	a := open(t, testConfig(c, "a"))
 	want := map[string]state.State{}
-	for _, job := range []string{"", "j1", "j2", "j3"} {
+	for _, skill := range []string{"3", "7", "12", "15"} {
 		st := committed(len(want), 200)
-		st.Key.Job = job
-		want[job] = st
+		st.Key.SkillID = skill
+		want[skill] = st
 		if _, _, err := a.Load(st.Key); err != nil {
 			t.Fatal(err)
 		}
@@ -239,6 +239,6 @@ func TestSavesOfDifferentKeysRunTogether(t *testing.T) {
 	}
 	b := open(t, testConfig(c, "b"))
 	for _, st := range want {
-		assertSameState(t, "job "+st.Key.Job, mustLoad(t, b, st.Key), st)
+		assertSameState(t, "skill "+st.Key.SkillID, mustLoad(t, b, st.Key), st)
 	}
 }
