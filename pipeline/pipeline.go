@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 
 	"github.com/rs/zerolog"
 
@@ -74,6 +75,9 @@ func New(cfg config.Config, opts Options) (*Pipeline, error) {
 	fetchOpts := []fetch.Option{fetch.WithClock(opts.Clock), fetch.WithLogger(opts.Logger), fetch.WithMetrics(opts.Metrics)}
 	if opts.HTTPClient != nil {
 		fetchOpts = append(fetchOpts, fetch.WithHTTPClient(opts.HTTPClient))
+	}
+	if cfg.Service.StateDir != "" {
+		fetchOpts = append(fetchOpts, fetch.WithCallCountFile(filepath.Join(cfg.Service.StateDir, fetch.CallCountFile)))
 	}
 	if p.Fetcher, err = fetch.New(cfg.Wolkvox, fetchOpts...); err != nil {
 		problems = append(problems, err)

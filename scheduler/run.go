@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/snapshot"
 	"github.com/skill6pub/skill6pub/state"
 )
@@ -80,7 +81,7 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 	ls := &liveSkill{st: st, log: s.log.With().Str("skill", skill).Logger()}
 	now := s.clock.Now()
 	if last, ok := st.Last(); ok {
-		s.setLastPublished(skill, last.WindowEnd)
+		s.deps.Health.Started(skill, last.WindowEnd)
 		ls.next = s.calendar.WindowFrom(last.WindowEnd)
 		if ls.next.Start.Equal(last.WindowEnd) {
 			ls.prev = &last
@@ -102,7 +103,9 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 	for ctx.Err() == nil {
 		var err error
 		var wlog zerolog.Logger
+		var w Window // the window that failed
 		if r := ls.revision; r != nil {
+			w = r.window
 			wlog = windowLogger(ls.log, r.window)
 			if err = s.commitRevision(ctx, wlog, ls); err == nil {
 				attempt = 0
@@ -129,6 +132,7 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 				continue
 			}
 
+			w = ls.next
 			wlog = windowLogger(ls.log, ls.next)
 			if err = s.publishLive(ctx, wlog, ls); err == nil {
 				attempt = 0
@@ -142,12 +146,9 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 		}
 		attempt++
 		delay := s.retryDelay(attempt, err)
-		event := wlog.Warn()
-		if permanent(err) {
-			event = wlog.Error()
-		}
-		event.Err(err).Int("attempt", attempt).Dur("retry_in", delay).
-			Msg("window failed; retrying it, later windows wait behind it")
+		s.deps.Health.Failed(skill, w.Start, err, attempt)
+		level, msg := health.Escalation(attempt, s.clock.Now().Sub(w.End), health.Limit(s.cfg.Interval, s.cfg.SettleDelay), permanent(err))
+		wlog.WithLevel(level).Err(err).Int("attempt", attempt).Dur("retry_in", delay).Msg(msg)
 		if s.clock.Sleep(ctx, delay) != nil {
 			return
 		}
@@ -184,7 +185,7 @@ func (s *Scheduler) publishLive(ctx context.Context, wlog zerolog.Logger, ls *li
 	ls.prev = &ls.st.Windows[len(ls.st.Windows)-1]
 	ls.pending = nil
 	ls.next = s.calendar.Next(w)
-	s.setLastPublished(ls.st.Key.SkillID, w.End)
+	s.deps.Health.Published(ls.st.Key.SkillID, w.End)
 	return nil
 }
 
@@ -238,8 +239,8 @@ func (s *Scheduler) skipBeyondCatchup(ls *liveSkill, latest Window) {
 	ls.next, ls.prev, ls.pending = horizon, nil, nil
 }
 
-// observeLive updates the per-skill gauges: how many due windows wait, and
-// how old the newest published data is.
+// observeLive updates the gauge of how many due windows wait. (Ages are
+// computed when scraped, by the health tracker.)
 func (s *Scheduler) observeLive(skill string, ls *liveSkill, latest Window, now time.Time) {
 	m := s.deps.Metrics
 	if m == nil {
@@ -250,20 +251,6 @@ func (s *Scheduler) observeLive(skill string, ls *liveSkill, latest Window, now 
 		behind = s.calendar.Count(ls.next.Start, latest.End)
 	}
 	m.WindowsBehind.WithLabelValues(skill).Set(float64(behind))
-	if last, ok := ls.st.Last(); ok {
-		m.Freshness.WithLabelValues(skill).Set(now.Sub(last.WindowEnd).Seconds())
-	}
-}
-
-// setLastPublished records the end of the live stream's last published window.
-func (s *Scheduler) setLastPublished(skill string, end time.Time) {
-	s.mu.Lock()
-	s.lastPublished[skill] = end
-	s.mu.Unlock()
-	if m := s.deps.Metrics; m != nil {
-		m.LastPublished.WithLabelValues(skill).Set(float64(end.Unix()))
-		m.Freshness.WithLabelValues(skill).Set(s.clock.Now().Sub(end).Seconds())
-	}
 }
 
 // reviseLive re-fetches the published windows before the last one (at most

@@ -12,6 +12,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/snapshot"
@@ -63,6 +64,9 @@ type Deps struct {
 	// ShutdownGrace is SHUTDOWN_TIMEOUT: once ctx ends, the window in flight
 	// gets this long (wall-clock time) to publish and commit. 0 means 30s.
 	ShutdownGrace time.Duration
+	// Health hears how each skill's live windows fare (start, published,
+	// failed): /readyz and the age metrics come from it. nil: nobody.
+	Health *health.Tracker
 	// Failpoint, when set, is called with the name of each point of a
 	// window's work where crash tests stop the process
 	// (FailpointAfterPublish). nil: none.
@@ -85,9 +89,6 @@ type Scheduler struct {
 	clock    clock.Clock
 	log      zerolog.Logger
 	quota    quotaWatch
-
-	mu            sync.Mutex
-	lastPublished map[string]time.Time // live: end of the last published window, by skill
 }
 
 // New checks cfg and deps and returns a Scheduler.
@@ -119,30 +120,16 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 		deps.ShutdownGrace = defaultShutdownGrace
 	}
 	return &Scheduler{
-		cfg:           cfg,
-		deps:          deps,
-		calendar:      Calendar{Interval: cfg.Interval, SettleDelay: cfg.SettleDelay, Location: deps.Location},
-		clock:         deps.Clock,
-		log:           deps.Logger,
-		lastPublished: make(map[string]time.Time),
+		cfg:      cfg,
+		deps:     deps,
+		calendar: Calendar{Interval: cfg.Interval, SettleDelay: cfg.SettleDelay, Location: deps.Location},
+		clock:    deps.Clock,
+		log:      deps.Logger,
 	}, nil
 }
 
 // Calendar returns the layout of windows: alignment and due times.
 func (s *Scheduler) Calendar() Calendar { return s.calendar }
-
-// LastPublished returns, per skill, the end of the last window the live
-// stream published (from the state at start, then as windows go out). The
-// ops server's readiness uses it.
-func (s *Scheduler) LastPublished() map[string]time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]time.Time, len(s.lastPublished))
-	for k, v := range s.lastPublished {
-		out[k] = v
-	}
-	return out
-}
 
 // Step is the part of a window's work that failed.
 type Step string

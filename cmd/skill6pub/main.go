@@ -14,10 +14,13 @@ import (
 	"syscall"
 
 	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/metrics"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is stamped at build time with -ldflags "-X main.version=...";
+// unstamped, the version comes from Go's build information
+// (metrics.BuildVersion).
+var version string
 
 // command is one subcommand of skill6pub.
 type command struct {
@@ -123,6 +126,7 @@ func printHelp(w io.Writer) error {
 }
 
 func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
-	_, err := fmt.Fprintln(stdout, "skill6pub", version)
+	v, _, _ := metrics.BuildVersion(version)
+	_, err := fmt.Fprintln(stdout, "skill6pub", v)
 	return err
 }

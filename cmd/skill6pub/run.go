@@ -73,7 +73,7 @@ func (s *service) runDaemon(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, s.close(ctx)) }()
 	budget := s.scheduler.Budget()
-	s.log.Info().Str("version", version).Strs("skills", s.cfg.Schedule.SkillIDs).
+	s.log.Info().Str("version", s.version).Strs("skills", s.cfg.Schedule.SkillIDs).
 		Dur("interval", s.cfg.Schedule.Interval).Str("budget", budget.String()).Msg("skill6pub starting")
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -86,7 +86,11 @@ func (s *service) runDaemon(ctx context.Context) (err error) {
 		}
 		return nil
 	})
-	if s.cfg.Service.HTTPAddr != "" {
+	switch {
+	case s.opsListener != nil:
+		srv := ops.New(s.opsListener.Addr().String(), s.registry, s.ready, s.log)
+		g.Go(func() error { return srv.Serve(gctx, s.opsListener) })
+	case s.cfg.Service.HTTPAddr != "":
 		srv := ops.New(s.cfg.Service.HTTPAddr, s.registry, s.ready, s.log)
 		g.Go(func() error { return srv.Run(gctx) })
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/pipeline"
 	"github.com/skill6pub/skill6pub/scheduler"
@@ -29,9 +30,15 @@ type service struct {
 	log       zerolog.Logger
 	clock     clock.Clock
 	registry  *prometheus.Registry
+	metrics   *metrics.Metrics
+	version   string // the stamped version, or the one Go's build information gives
 	pipeline  *pipeline.Pipeline
 	scheduler *scheduler.Scheduler
-	failpoint *failpoint // SKILL6PUB_FAILPOINT; nil in production
+	health    *health.Tracker // built by open, on the final clock
+	failpoint *failpoint      // SKILL6PUB_FAILPOINT; nil in production
+	// opsListener, when set, is where the ops server serves instead of
+	// HTTP_ADDR: the demo listens on a free port it prints.
+	opsListener net.Listener
 }
 
 // loadService reads the configuration from the environment and builds the
@@ -62,11 +69,14 @@ func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 	if s.failpoint, err = parseFailpoint(cfg.Service.Failpoint, log); err != nil {
 		problems = append(problems, err)
 	}
+	s.metrics = metrics.New(s.registry)
+	s.version = s.metrics.Build(version)
+	s.metrics.Skills(cfg.Schedule.SkillIDs)
 	opts := pipeline.Options{
 		Clock:     s.clock,
 		Logger:    log,
-		Metrics:   metrics.New(s.registry),
-		Producer:  schema.Producer{Name: "skill6pub", Version: version},
+		Metrics:   s.metrics,
+		Producer:  schema.Producer{Name: "skill6pub", Version: s.version},
 		Failpoint: s.failpoint.hook(),
 	}
 	if s.failpoint != nil {
@@ -114,6 +124,11 @@ func (s *service) open(ctx context.Context) error {
 	// the demo's accelerated clock, its components on the one they were
 	// built with.
 	deps.Clock = s.clock
+	s.health = health.New(s.clock, s.cfg.Schedule.SkillIDs, s.cfg.Schedule.Interval, s.cfg.Schedule.SettleDelay)
+	if err := s.registry.Register(s.health); err != nil {
+		return err
+	}
+	deps.Health = s.health
 	s.scheduler, err = scheduler.New(s.cfg.Schedule, deps)
 	return err
 }
@@ -122,18 +137,9 @@ func (s *service) open(ctx context.Context) error {
 // state directory. ctx may already be cancelled: the deadline is its own.
 func (s *service) close(ctx context.Context) error { return s.pipeline.Close(ctx) }
 
-// ready is the /readyz check: Kafka reachable and every skill's last window
-// published within two intervals of now.
+// ready is the /readyz check: Kafka reachable, and every configured skill
+// publishing as configured (health.Tracker.Ready). Both are asked, so that
+// the answer lists every reason at once.
 func (s *service) ready(ctx context.Context) error {
-	if err := s.pipeline.Producer.Ready(ctx); err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	limit := 2*s.cfg.Schedule.Interval + s.cfg.Schedule.SettleDelay
-	for skill, end := range s.scheduler.LastPublished() {
-		if age := now.Sub(end); age > limit {
-			return fmt.Errorf("skill %s: last window published ended %s ago (limit %s)", skill, age.Round(time.Second), limit)
-		}
-	}
-	return nil
+	return errors.Join(s.pipeline.Producer.Ready(ctx), s.health.Ready())
 }
