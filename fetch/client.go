@@ -245,6 +245,12 @@ func endpointOf(cfg Config) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("WOLKVOX_BASE_URL=%q: want an http(s) URL without query, like https://wv0032.wolkvox.com%s", cfg.BaseURL, Path)
 	}
+	// Without a path every call would be a 404 at the first fetch: the
+	// variable is the API's whole URL, which a proxy may put elsewhere, so
+	// it is refused rather than completed by a guess.
+	if strings.Trim(u.Path, "/") == "" {
+		return "", fmt.Errorf("WOLKVOX_BASE_URL=%q has no path: want the API's whole URL, like %s://%s%s", cfg.BaseURL, u.Scheme, u.Host, Path)
+	}
 	return cfg.BaseURL, nil
 }
 

@@ -67,7 +67,7 @@ func skillIDProblems(name string, ids []string) []string {
 		case id == "":
 			add("%s has an empty entry (a stray comma?)", name)
 		case !validSkillID(id):
-			add("%s: %q is not a skill id (letters, digits, - and _ only, no spaces)", name, id)
+			add("%s: %q is not a skill id: want the skill's number (like 12) or all", name, id)
 		case seen[id]:
 			add("%s lists %s twice", name, id)
 		}
@@ -83,9 +83,14 @@ func skillIDProblems(name string, ids []string) []string {
 // operation in one call.
 const AllSkills = "all"
 
+// validSkillID says whether wolkvox can be asked for id: a skill's number,
+// or all (the fetch client refuses anything else at the first call).
 func validSkillID(id string) bool {
+	if id == AllSkills {
+		return true
+	}
 	for _, r := range id {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+		if r < '0' || r > '9' {
 			return false
 		}
 	}

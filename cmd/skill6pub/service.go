@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -48,18 +47,23 @@ func loadService(stderr io.Writer) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, logErr := newLogger(cfg.Service.LogLevel, cfg.Service.LogFormat, stderr)
-	svc, err := newService(cfg, log)
-	if err := errors.Join(logErr, err); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return svc, nil
+	log, err := newLogger(cfg.Service.LogLevel, cfg.Service.LogFormat, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return newService(cfg, log)
 }
 
-// newService checks the whole configuration and builds every component
-// without connecting to anything: configuration errors come out together,
-// one line each, before the first connection.
+// newService checks the whole configuration (config.Config.Validate) and
+// builds every component without connecting to anything: configuration
+// errors come out together, one line each, before the first connection.
 func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	s := &service{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.clock = serviceClock(cfg.Service)
@@ -85,14 +89,6 @@ func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 	}
 	if s.pipeline, err = pipeline.New(cfg, opts); err != nil {
 		problems = append(problems, err)
-	}
-	if addr := cfg.Service.HTTPAddr; addr != "" {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			problems = append(problems, fmt.Errorf("HTTP_ADDR=%q: want host:port like :8080 or 127.0.0.1:8080 (empty disables the ops server)", addr))
-		}
-	}
-	if cfg.Service.ClockSpeed <= 0 {
-		problems = append(problems, fmt.Errorf("CLOCK_SPEED=%g: must be positive", cfg.Service.ClockSpeed))
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
