@@ -17,8 +17,8 @@ import (
 // Floors of the timeouts: below them a setting is a typo (1ns for 1s), and
 // the service would start and then never publish anything.
 const (
-	minWolkvoxTimeout = time.Second     // one HTTP exchange with wolkvox
-	minWriteTimeout   = time.Second     // one window's publish: several broker round trips
+	minWolkvoxTimeout = time.Second // one HTTP exchange with wolkvox
+	minWriteTimeout   = time.Second // one window's publish: several broker round trips
 	minRequestTimeout = 100 * time.Millisecond
 	minShutdown       = time.Second // finishing the window in flight and flushing
 )
