@@ -154,14 +154,16 @@ func (m *Metrics) Build(version string) string {
 // "+dirty" for a modified tree), else "dev"; with the revision and the Go
 // version.
 func BuildVersion(stamped string) (version, revision, goVersion string) {
-	version = stamped
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		if version == "" {
-			version = "dev"
-		}
-		return version, "", ""
+		info = &debug.BuildInfo{}
 	}
+	return versionOf(stamped, info)
+}
+
+// versionOf is BuildVersion with the build information given.
+func versionOf(stamped string, info *debug.BuildInfo) (version, revision, goVersion string) {
+	version = stamped
 	dirty := false
 	for _, s := range info.Settings {
 		switch s.Key {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -97,4 +98,26 @@ func TestBuildInfo(t *testing.T) {
 		return
 	}
 	t.Error("no skill6pub_build_info")
+}
+
+func TestVersionFromTheBuildInformation(t *testing.T) {
+	vcs := func(rev, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	for _, c := range []struct {
+		name, stamped string
+		info          debug.BuildInfo
+		want          string
+	}{
+		{"stamped", "1.4.0", debug.BuildInfo{Main: debug.Module{Version: "v9.9.9"}}, "1.4.0"},
+		{"go install of a tag", "", debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3"},
+		{"source build", "", debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "false")}, "devel+0123456789ab"},
+		{"source build, modified", "dev", debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "true")}, "devel+0123456789ab+dirty"},
+		{"nothing known", "", debug.BuildInfo{}, "dev"},
+	} {
+		if got, _, _ := versionOf(c.stamped, &c.info); got != c.want {
+			t.Errorf("%s: version %q, want %q", c.name, got, c.want)
+		}
+	}
 }

@@ -14,21 +14,26 @@ import (
 	"github.com/skill6pub/skill6pub/ops"
 )
 
-// newFlagSet returns a flag set whose -h prints the command's flags and
-// every environment variable with its default.
+// newFlagSet returns a flag set that prints the command's usage line after
+// a mistyped flag; parseFlags adds its flags and every environment variable
+// with its default for -h.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: skill6pub %s\n", synopsis)
-		if hasFlags(fs) {
-			fmt.Fprintln(stderr, "\nFlags:")
-			fs.PrintDefaults()
-		}
-		fmt.Fprintln(stderr, "\nEnvironment:")
-		_ = config.PrintUsage(stderr)
-	}
+	fs.Usage = func() { fmt.Fprintf(stderr, "Usage: skill6pub %s\n", synopsis) }
 	return fs
+}
+
+// printCommandHelp writes, after the usage line, the command's flags and
+// every environment variable with its default.
+func printCommandHelp(fs *flag.FlagSet) {
+	w := fs.Output()
+	if hasFlags(fs) {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	fmt.Fprintln(w, "\nEnvironment:")
+	_ = config.PrintUsage(w)
 }
 
 func hasFlags(fs *flag.FlagSet) bool {
@@ -37,12 +42,15 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
-// parseFlags parses args; -h is not an error, a bad flag is a usage error.
+// parseFlags parses args; -h is not an error, a bad flag is a usage error
+// after the usage line (the 46 variables would bury it).
 func parseFlags(fs *flag.FlagSet, args []string) (helped bool, err error) {
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):
+		printCommandHelp(fs)
 		return true, nil
 	case err != nil:
+		fmt.Fprintf(fs.Output(), "(skill6pub %s -h lists its flags and every environment variable)\n", fs.Name())
 		return false, fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
 	}
 	if fs.NArg() > 0 {
