@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skill6pub/skill6pub/consume"
+	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
 )
 
 // opsAddr waits for the child's "ops server listening" line and returns
@@ -79,5 +85,55 @@ func TestProcessEveryFetchFailingIsNotReady(t *testing.T) {
 	}
 	if strings.Contains(metrics, `skill6pub_fetch_total{outcome="auth",skill="3"} 0`) {
 		t.Error("fetch_total{outcome=auth,skill=3} is 0 although every fetch failed on the token")
+	}
+}
+
+// Issue 15: when wolkvox echoes the token in a row, whole or in part, the
+// dead letter made of that row (its reason and its raw row) and every event
+// must carry neither the token nor a prefix of it, and neither may the logs.
+func TestProcessEchoedTokenNeverReachesKafka(t *testing.T) {
+	w := newWorld(t)
+	w.sim.Update(func(c *wolkvoxsim.Config) { c.EchoToken = true })
+	child := w.start()
+	reader, ledger := w.newReadBack()
+	w.waitClosed(reader, ledger, 2)
+	stop(t, child, syscall.SIGTERM)
+
+	dlq, err := consume.NewDeadLetterReader(w.brokers, processTopic+".dlq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlq.Close()
+	var deadLetters []consume.Record
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := dlq.ReadToEnd(ctx, func(r consume.Record) { deadLetters = append(deadLetters, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(deadLetters) == 0 {
+		t.Fatal("no dead letter: the echoed row should have been one")
+	}
+	var all []string
+	for _, r := range deadLetters {
+		all = append(all, string(r.Value), r.Key, fmt.Sprint(r.Headers))
+		if r.DeadLetter == nil || !strings.Contains(r.DeadLetter.Reason, "[REDACTED]") {
+			t.Errorf("dead letter %s: the reason should show the redacted value", r.Value)
+		}
+	}
+	readAll(t, reader, ledger)
+	topicRecords, err := consume.NewReader(w.brokers, processTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer topicRecords.Close()
+	if err := topicRecords.ReadToEnd(ctx, func(r consume.Record) { all = append(all, string(r.Value), r.Key) }); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, w.logs.String())
+	prefix := processToken[:6]
+	for _, text := range all {
+		if strings.Contains(text, prefix) {
+			t.Fatalf("%q, a prefix of the token, reached Kafka or the logs:\n%s", prefix, text)
+		}
 	}
 }
