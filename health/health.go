@@ -32,7 +32,7 @@ type Tracker struct {
 	// not ready although its last window is recent: one interval.
 	patience time.Duration
 
-	freshness, lastEnd, failingFor *prometheus.Desc
+	freshness, limitDesc, lastEnd, failingFor *prometheus.Desc
 
 	mu     sync.Mutex
 	skills []string // configured, in order
@@ -65,6 +65,9 @@ func New(clk clock.Clock, skills []string, interval, settle time.Duration) *Trac
 		freshness: prometheus.NewDesc("skill6pub_freshness_seconds",
 			"Seconds between now (when scraped) and the end of the last published window, by skill; counted from the start while nothing was published.",
 			[]string{"skill"}, nil),
+		limitDesc: prometheus.NewDesc("skill6pub_freshness_limit_seconds",
+			"The freshness beyond which a skill is not ready: 2 x INTERVAL + SETTLE_DELAY (alerts compare freshness with it).",
+			nil, nil),
 		lastEnd: prometheus.NewDesc("skill6pub_last_published_window_end_seconds",
 			"End of the last published window, Unix seconds, by skill (absent until one is known).",
 			[]string{"skill"}, nil),
@@ -182,6 +185,7 @@ func round(d time.Duration) time.Duration { return d.Round(time.Second) }
 // Describe implements prometheus.Collector.
 func (t *Tracker) Describe(ch chan<- *prometheus.Desc) {
 	ch <- t.freshness
+	ch <- t.limitDesc
 	ch <- t.lastEnd
 	ch <- t.failingFor
 }
@@ -192,6 +196,7 @@ func (t *Tracker) Collect(ch chan<- prometheus.Metric) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clock.Now()
+	ch <- prometheus.MustNewConstMetric(t.limitDesc, prometheus.GaugeValue, t.limit.Seconds())
 	for _, skill := range t.skills {
 		st := t.state[skill]
 		from := st.since

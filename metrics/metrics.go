@@ -31,6 +31,7 @@ type Metrics struct {
 	WindowsBehind  *prometheus.GaugeVec   // by skill: due windows not yet published
 	Truncated      *prometheus.CounterVec // by skill: responses at wolkvox's row cap
 	BuildInfo      *prometheus.GaugeVec   // 1, by version, revision and Go version
+	Active         prometheus.Gauge       // 1 while this process is the one that publishes
 }
 
 // FetchOutcomes are the values of the outcome label of the fetch metrics:
@@ -105,6 +106,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "truncated_responses_total",
 			Help: "Responses that reached wolkvox's 60,000-row cap and may miss rows, by skill.",
 		}, []string{"skill"}),
+		Active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "active_publisher",
+			Help: "1 while this process publishes (the daemon runs, or replicas elected it), 0 while it stands by or stops.",
+		}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the labels say which build runs.",
@@ -112,7 +117,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.FetchDuration, m.FetchOutcomes, m.Rows, m.RejectedRows, m.Events,
 		m.PublishSeconds, m.PublishErrors, m.DeadLetters, m.CallsToday, m.DailyBudget,
-		m.DailyQuota, m.CatchupGaps, m.WindowsBehind, m.Truncated, m.BuildInfo)
+		m.DailyQuota, m.CatchupGaps, m.WindowsBehind, m.Truncated, m.BuildInfo, m.Active)
 	for _, reason := range DeadLetterReasons {
 		m.DeadLetters.WithLabelValues(reason)
 	}

@@ -12,7 +12,7 @@ import (
 
 // Config is the scheduling part of the service's configuration.
 type Config struct {
-	SkillIDs       []string      `envconfig:"SKILL_IDS" required:"true" desc:"comma-separated skill ids to poll, or all"`
+	SkillIDs       []string      `envconfig:"SKILL_IDS" required:"true" desc:"comma-separated skill numbers to poll (e.g. 3,7), or all"`
 	Interval       time.Duration `envconfig:"INTERVAL" default:"5m" desc:"window length; windows align to it in WOLKVOX_TIMEZONE"`
 	SettleDelay    time.Duration `envconfig:"SETTLE_DELAY" default:"1m" desc:"wait after a window ends before fetching it, so wolkvox has its data"`
 	MaxCatchup     time.Duration `envconfig:"MAX_CATCHUP" default:"24h" desc:"after downtime, catch up missed windows this far back; older gaps are left to backfill"`

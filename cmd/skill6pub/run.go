@@ -85,7 +85,11 @@ func (s *service) runDaemon(ctx context.Context) (err error) {
 		Dur("interval", s.cfg.Schedule.Interval).Str("budget", budget.String()).Msg("skill6pub starting")
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.scheduler.Run(gctx) })
+	g.Go(func() error {
+		s.metrics.Active.Set(1)
+		defer s.metrics.Active.Set(0)
+		return s.scheduler.Run(gctx)
+	})
 	g.Go(func() error {
 		<-gctx.Done()
 		if ctx.Err() != nil {
