@@ -2,6 +2,7 @@ package health_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -143,25 +144,21 @@ func TestNilTrackerIsReadyAndHearsNothing(t *testing.T) {
 func TestFreshnessIsComputedWhenScraped(t *testing.T) {
 	tr, clk := newTracker("3", "7")
 	tr.Started("3", start.Add(-2*time.Minute))
-	clk.Advance(30 * time.Second)
-	const first = `
+	const scrape = `
 # HELP skill6pub_freshness_seconds Seconds between now (when scraped) and the end of the last published window, by skill; counted from the start while nothing was published.
 # TYPE skill6pub_freshness_seconds gauge
-skill6pub_freshness_seconds{skill="3"} 150
-skill6pub_freshness_seconds{skill="7"} 30
+skill6pub_freshness_seconds{skill="3"} %d
+skill6pub_freshness_seconds{skill="7"} %d
 `
-	if err := testutil.CollectAndCompare(tr, strings.NewReader(first), "skill6pub_freshness_seconds"); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(time.Minute)
-	const second = `
-# HELP skill6pub_freshness_seconds Seconds between now (when scraped) and the end of the last published window, by skill; counted from the start while nothing was published.
-# TYPE skill6pub_freshness_seconds gauge
-skill6pub_freshness_seconds{skill="3"} 210
-skill6pub_freshness_seconds{skill="7"} 90
-`
-	if err := testutil.CollectAndCompare(tr, strings.NewReader(second), "skill6pub_freshness_seconds"); err != nil {
-		t.Fatal(err)
+	for _, s := range []struct {
+		after          time.Duration
+		skill3, skill7 int
+	}{{30 * time.Second, 150, 30}, {time.Minute, 210, 90}} {
+		clk.Advance(s.after)
+		want := fmt.Sprintf(scrape, s.skill3, s.skill7)
+		if err := testutil.CollectAndCompare(tr, strings.NewReader(want), "skill6pub_freshness_seconds"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
