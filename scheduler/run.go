@@ -118,7 +118,7 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) {
 				s.skipBeyondCatchup(ls, latest)
 				s.skipBackfilled(ls)
 			}
-			s.observeLive(skill, ls, latest, now)
+			s.observeLive(skill, ls, latest)
 
 			if due := s.calendar.Due(ls.next); now.Before(due) {
 				if revise {
@@ -241,7 +241,7 @@ func (s *Scheduler) skipBeyondCatchup(ls *liveSkill, latest Window) {
 
 // observeLive updates the gauge of how many due windows wait. (Ages are
 // computed when scraped, by the health tracker.)
-func (s *Scheduler) observeLive(skill string, ls *liveSkill, latest Window, now time.Time) {
+func (s *Scheduler) observeLive(skill string, ls *liveSkill, latest Window) {
 	m := s.deps.Metrics
 	if m == nil {
 		return
