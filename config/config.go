@@ -60,6 +60,8 @@ func (c *Config) parts() []any {
 
 // Load reads the configuration from the environment. Each section is read
 // on its own, so one wrong value per section is reported, one line each.
+// Blanks around the entries of SKILL_IDS are trimmed. Validate checks the
+// values.
 func Load() (Config, error) {
 	var c Config
 	var problems []error
@@ -68,6 +70,7 @@ func Load() (Config, error) {
 			problems = append(problems, explain(err))
 		}
 	}
+	c.normalize()
 	return c, errors.Join(problems...)
 }
 

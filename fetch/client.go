@@ -22,10 +22,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -82,10 +84,9 @@ type Client struct {
 	backoffBase time.Duration
 	backoffMax  time.Duration
 
-	mu       sync.Mutex // guards what follows
-	rng      *rand.Rand // nil: the goroutine-safe global source
-	callsDay string     // the day CallsToday counts, in loc
-	calls    int
+	mu    sync.Mutex // guards what follows
+	rng   *rand.Rand // nil: the goroutine-safe global source
+	calls callCount  // calls that reached wolkvox today, in loc
 }
 
 // Option changes a default of New.
@@ -108,6 +109,11 @@ func WithLogger(l zerolog.Logger) Option { return func(cl *Client) { cl.log = l 
 // WithMetrics records every call in m (FetchDuration, FetchOutcomes,
 // CallsToday). Default: nil, nothing recorded.
 func WithMetrics(m *metrics.Metrics) Option { return func(cl *Client) { cl.metrics = m } }
+
+// WithCallCountFile keeps the day's count of calls that reached wolkvox in
+// the file at path (CallCountFile in STATE_DIR), so that it survives a
+// restart. Default: in memory only.
+func WithCallCountFile(path string) Option { return func(cl *Client) { cl.calls.path = path } }
 
 // WithRand sets the source of the backoff jitter, for tests that want
 // reproducible waits; Fetch guards it with a mutex. Default: math/rand/v2's
@@ -239,6 +245,12 @@ func endpointOf(cfg Config) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("WOLKVOX_BASE_URL=%q: want an http(s) URL without query, like https://wv0032.wolkvox.com%s", cfg.BaseURL, Path)
 	}
+	// Without a path every call would be a 404 at the first fetch: the
+	// variable is the API's whole URL, which a proxy may put elsewhere, so
+	// it is refused rather than completed by a guess.
+	if strings.Trim(u.Path, "/") == "" {
+		return "", fmt.Errorf("WOLKVOX_BASE_URL=%q has no path: want the API's whole URL, like %s://%s%s", cfg.BaseURL, u.Scheme, u.Host, Path)
+	}
 	return cfg.BaseURL, nil
 }
 
@@ -268,29 +280,35 @@ func (c *Client) Format(f fmt.State, _ rune) {
 // Location returns the operation's time zone, in which dates are sent.
 func (c *Client) Location() *time.Location { return c.loc }
 
-// CallsToday returns the HTTP calls this Client made today, a calendar day
-// in the operation's time zone by the Client's clock. Every try counts,
-// failed ones too: wolkvox's quota counts them.
+// CallsToday returns the HTTP calls that reached wolkvox today, a calendar
+// day in the operation's time zone by the Client's clock, with the calls
+// of earlier runs of the day when the count is kept in a file
+// (WithCallCountFile). Every try that reached wolkvox counts, failed ones
+// too: wolkvox's quota counts them. A call refused before it was sent (a
+// connection refused, a name that does not resolve) does not.
 func (c *Client) CallsToday() int {
 	day := c.clock.Now().In(c.loc).Format(time.DateOnly)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if day != c.callsDay {
-		return 0
+	err := c.calls.load()
+	n := c.calls.today(day)
+	c.mu.Unlock()
+	if err != nil {
+		c.log.Warn().Err(err).Msg("cannot read the daily call count")
 	}
-	return c.calls
+	return n
 }
 
-// countCall counts one call and warns as the quota runs out.
+// countCall counts one call that reached wolkvox and warns as the quota
+// runs out.
 func (c *Client) countCall() {
 	day := c.clock.Now().In(c.loc).Format(time.DateOnly)
 	c.mu.Lock()
-	if day != c.callsDay {
-		c.callsDay, c.calls = day, 0
-	}
-	c.calls++
-	n := c.calls
+	loadErr := c.calls.load()
+	n, err := c.calls.add(day)
 	c.mu.Unlock()
+	if err := errors.Join(loadErr, err); err != nil {
+		c.log.Warn().Err(err).Msg("cannot keep the daily call count in STATE_DIR: after a restart it counts from 0")
+	}
 	if c.metrics != nil {
 		c.metrics.CallsToday.Set(float64(n))
 	}
@@ -320,12 +338,11 @@ func (c *Client) Fetch(ctx context.Context, skillID string, start, end time.Time
 	log := c.log.With().Str("skill", skillID).Str("date_ini", ini).Str("date_end", last).Logger()
 	began := c.clock.Now()
 	for try := 1; ; try++ {
-		rep, fe := c.try(ctx, target, log)
+		rep, fe := c.try(ctx, skillID, target, log)
 		if fe == nil {
 			return rep, nil
 		}
 		fe.Op = op
-		fe.Msg = c.redact(fe.Msg)
 		if !fe.Retriable() {
 			return Report{}, fe
 		}
@@ -373,22 +390,18 @@ func (c *Client) backoff(try int, retryAfter time.Duration) time.Duration {
 	return max(wait, min(retryAfter, maxRetryAfter))
 }
 
-// redact removes the token from text that came from outside (an upstream
-// that echoes it), so that no error can carry it.
-func (c *Client) redact(s string) string {
-	if t := c.token.Reveal(); t != "" && strings.Contains(s, t) {
-		return strings.ReplaceAll(s, t, secret.Redacted)
-	}
-	return s
-}
-
 // errCallTimeout is the cause of a call's own timeout, told apart from the
 // caller's context ending.
 var errCallTimeout = errors.New("call timeout")
 
 // try makes one call: the exchange under the token lock, then the judging
 // of the answer (decoding a large body takes a while) outside it.
-func (c *Client) try(ctx context.Context, target string, log zerolog.Logger) (Report, *Error) {
+//
+// What wolkvox sends back is scrubbed of the token and of prefixes of it
+// before anything reads it: an upstream that echoes the token in an error
+// or in a row would otherwise carry it into error messages, logs and, in a
+// dead letter's reason and raw row, to Kafka.
+func (c *Client) try(ctx context.Context, skill, target string, log zerolog.Logger) (Report, *Error) {
 	if err := c.lock.acquire(ctx); err != nil {
 		return Report{}, canceled(err)
 	}
@@ -396,13 +409,22 @@ func (c *Client) try(ctx context.Context, target string, log zerolog.Logger) (Re
 		c.lock.release()
 		return Report{}, canceled(err)
 	}
-	c.countCall()
 	began := c.clock.Now()
 	ans, fe := c.exchange(ctx, target)
 	c.lock.release()
+	if ans.reached {
+		c.countCall()
+	}
+	ans.body = c.token.ScrubBytes(ans.body)
 	var rep Report
 	if fe == nil {
 		rep, fe = judge(ans)
+	}
+	if fe != nil {
+		fe.Msg = c.token.Scrub(fe.Msg)
+		if fe.Err != nil {
+			fe.Err = scrubbedError{text: c.token.Scrub(fe.Err.Error()), err: fe.Err}
+		}
 	}
 	took := c.clock.Now().Sub(began)
 
@@ -413,14 +435,34 @@ func (c *Client) try(ctx context.Context, target string, log zerolog.Logger) (Re
 	case rep.NoData:
 		outcome = "no_data"
 	}
-	if c.metrics != nil {
-		c.metrics.FetchDuration.WithLabelValues(outcome).Observe(took.Seconds())
-		c.metrics.FetchOutcomes.WithLabelValues(outcome).Inc()
+	if m := c.metrics; m != nil {
+		m.FetchDuration.WithLabelValues(skill, outcome).Observe(took.Seconds())
+		m.FetchOutcomes.WithLabelValues(skill, outcome).Inc()
+		m.Rows.WithLabelValues(skill).Add(float64(len(rep.Rows) + len(rep.Rejected)))
+		m.RejectedRows.WithLabelValues(skill).Add(float64(len(rep.Rejected)))
+		if rep.MaybeTruncated {
+			m.Truncated.WithLabelValues(skill).Inc()
+		}
 	}
 	log.Debug().Int("status", ans.status).Str("outcome", outcome).Dur("took", took).
 		Int("rows", len(rep.Rows)).Int("rejected", len(rep.Rejected)).Msg("wolkvox call")
+	if rep.MaybeTruncated {
+		log.Error().Int("rows", len(rep.Rows)+len(rep.Rejected)).Int("row_cap", RowCap).
+			Msgf("the answer for this window has %d rows, wolkvox's cap: rows may be missing (the window goes out with maybe_truncated: true). Shorten INTERVAL so that a window stays under the cap", RowCap)
+	}
 	return rep, fe
 }
+
+// scrubbedError is an error from outside (a transport error that quotes
+// what the server said) whose text is scrubbed of the token; it still
+// unwraps to the original for errors.Is and errors.As.
+type scrubbedError struct {
+	text string
+	err  error
+}
+
+func (e scrubbedError) Error() string { return e.text }
+func (e scrubbedError) Unwrap() error { return e.err }
 
 func canceled(err error) *Error {
 	return &Error{Kind: KindCanceled, Msg: "stopped: the caller's context ended", Err: err}
@@ -428,9 +470,10 @@ func canceled(err error) *Error {
 
 // answer is a complete HTTP answer.
 type answer struct {
-	status int
-	header http.Header
-	body   []byte
+	reached bool // the request was sent: wolkvox's quota counts it
+	status  int
+	header  http.Header
+	body    []byte
 }
 
 // exchange sends one request and reads its whole answer: until then
@@ -438,7 +481,15 @@ type answer struct {
 func (c *Client) exchange(ctx context.Context, target string) (answer, *Error) {
 	cctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errCallTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, target, nil)
+	// The request reached wolkvox once it was written on a connection:
+	// a refused connection is not a call, a timeout after it is.
+	var sent atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			sent.Store(true)
+		}
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(cctx, trace), http.MethodGet, target, nil)
 	if err != nil {
 		return answer{}, &Error{Kind: KindBadRequest, Msg: "cannot build the request", Err: err}
 	}
@@ -446,16 +497,19 @@ func (c *Client) exchange(ctx context.Context, target string) (answer, *Error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return answer{}, c.transportError(ctx, cctx, err)
+		return answer{reached: sent.Load()}, c.transportError(ctx, cctx, err)
 	}
 	defer resp.Body.Close()
-	ans := answer{status: resp.StatusCode, header: resp.Header}
+	ans := answer{reached: true, status: resp.StatusCode, header: resp.Header}
 	ans.body, err = readBody(resp.Body, resp.ContentLength, c.maxBody)
-	if errors.Is(err, errTooLarge) {
+	switch {
+	case errors.Is(err, errTooLarge):
 		return ans, &Error{Kind: KindMalformed, Status: resp.StatusCode,
 			Msg: fmt.Sprintf("the body is larger than %d bytes (WOLKVOX_MAX_BODY_BYTES); ask for shorter windows", c.maxBody)}
-	}
-	if err != nil {
+	case errors.Is(err, io.ErrUnexpectedEOF) && ctx.Err() == nil && cctx.Err() == nil:
+		return ans, &Error{Kind: KindUpstream, Status: resp.StatusCode,
+			Msg: fmt.Sprintf("the answer was cut short: the connection closed after %d of the %d bytes announced (wolkvox or a proxy in between stopped sending; retried)", len(ans.body), resp.ContentLength)}
+	case err != nil:
 		return ans, c.transportError(ctx, cctx, err)
 	}
 	return ans, nil
@@ -485,6 +539,10 @@ func judge(ans answer) (Report, *Error) {
 		if err != nil {
 			var fe *Error
 			errors.As(err, &fe)
+			if fe.Kind == KindMalformed {
+				fe.Msg += fmt.Sprintf(" (Content-Type %s, the body starts with %s): check WOLKVOX_BASE_URL points at the API and not at a web page",
+					quoteShort(ans.header.Get("Content-Type")), quoteShort(sanitize(string(ans.body[:min(len(ans.body), 120)]))))
+			}
 			return Report{}, fe
 		}
 		return rep, nil
@@ -535,7 +593,7 @@ func readBody(r io.Reader, announced, limit int64) ([]byte, error) {
 		buf.Grow(int(announced) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		return nil, err
+		return buf.Bytes(), err
 	}
 	if int64(buf.Len()) > limit {
 		return nil, errTooLarge

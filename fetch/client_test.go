@@ -106,6 +106,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		{"no server", func(c *fetch.Config) { c.Server = "" }, []string{"WOLKVOX_SERVER", "WOLKVOX_BASE_URL"}},
 		{"bad base url", func(c *fetch.Config) { c.BaseURL = "ftp://x" }, []string{"WOLKVOX_BASE_URL"}},
 		{"base url with query", func(c *fetch.Config) { c.BaseURL = "https://x/api?token=1" }, []string{"WOLKVOX_BASE_URL"}},
+		{"base url without the path", func(c *fetch.Config) { c.BaseURL = "http://127.0.0.1:8089" }, []string{`WOLKVOX_BASE_URL="http://127.0.0.1:8089" has no path: want the API's whole URL, like http://127.0.0.1:8089/api/v2/reports_manager.php`}},
 		{"no token", func(c *fetch.Config) { c.Token = secret.String{} }, []string{"WOLKVOX_TOKEN or WOLKVOX_TOKEN_FILE"}},
 		{"missing token file", func(c *fetch.Config) { c.TokenFile = filepath.Join(dir, "nope") }, []string{"WOLKVOX_TOKEN_FILE", "no such file"}},
 		{"empty token file", func(c *fetch.Config) { c.TokenFile = empty }, []string{"WOLKVOX_TOKEN_FILE", "is empty"}},

@@ -13,7 +13,7 @@ type Config struct {
 	// API URL is https://wv{Server}.wolkvox.com/api/v2/reports_manager.php.
 	Server string `envconfig:"WOLKVOX_SERVER" desc:"4-digit wolkvox server id of the operation (e.g. 0032)"`
 	// BaseURL, when set, replaces the URL built from Server (simulator, proxy).
-	BaseURL string `envconfig:"WOLKVOX_BASE_URL" desc:"overrides the API URL built from WOLKVOX_SERVER (e.g. http://127.0.0.1:8089/api/v2/reports_manager.php)"`
+	BaseURL string `envconfig:"WOLKVOX_BASE_URL" desc:"overrides the API URL built from WOLKVOX_SERVER: the whole URL, path included (e.g. http://127.0.0.1:8089/api/v2/reports_manager.php)"`
 	// Token is the wolkvox-token; TokenFile is read instead when set.
 	Token     secret.String `envconfig:"WOLKVOX_TOKEN" desc:"wolkvox API token (or use WOLKVOX_TOKEN_FILE)"`
 	TokenFile string        `envconfig:"WOLKVOX_TOKEN_FILE" desc:"file holding the wolkvox API token"`

@@ -271,7 +271,7 @@ func TestCallsTodayAndMetrics(t *testing.T) {
 		t.Errorf("next day: CallsToday %d, gauge %v", c.CallsToday(), testutil.ToFloat64(m.CallsToday))
 	}
 	for outcome, want := range map[string]float64{"ok": 2, "quota": 1, "upstream": 1} {
-		if got := testutil.ToFloat64(m.FetchOutcomes.WithLabelValues(outcome)); got != want {
+		if got := testutil.ToFloat64(m.FetchOutcomes.WithLabelValues("1", outcome)); got != want {
 			t.Errorf("fetch_total{outcome=%s} = %v, want %v", outcome, got, want)
 		}
 	}

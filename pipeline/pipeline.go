@@ -15,12 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 
 	"github.com/rs/zerolog"
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/config"
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/producer"
 	"github.com/skill6pub/skill6pub/scheduler"
@@ -99,6 +101,9 @@ func New(cfg config.Config, opts Options) (*Pipeline, error) {
 	if opts.HTTPClient != nil {
 		fetchOpts = append(fetchOpts, fetch.WithHTTPClient(opts.HTTPClient))
 	}
+	if cfg.Service.StateDir != "" {
+		fetchOpts = append(fetchOpts, fetch.WithCallCountFile(filepath.Join(cfg.Service.StateDir, fetch.CallCountFile)))
+	}
 	if p.Fetcher, err = fetch.New(cfg.Wolkvox, fetchOpts...); err != nil {
 		problems = append(problems, err)
 	}
@@ -135,10 +140,11 @@ func (p *Pipeline) Open(ctx context.Context) error {
 }
 
 // Scheduler returns a scheduler over the opened pipeline's components, on
-// clk (nil: Options.Clock), each component wrapped by Options.Hooks and
-// then by hooks.
-func (p *Pipeline) Scheduler(clk clock.Clock, hooks ...Hooks) (*scheduler.Scheduler, error) {
+// clk (nil: Options.Clock), telling tracker (nil: nobody) how each skill
+// fares, each component wrapped by Options.Hooks and then by hooks.
+func (p *Pipeline) Scheduler(clk clock.Clock, tracker *health.Tracker, hooks ...Hooks) (*scheduler.Scheduler, error) {
 	deps := p.opts.Hooks.wrap(p.deps(clk))
+	deps.Health = tracker
 	for _, h := range hooks {
 		deps = h.wrap(deps)
 	}

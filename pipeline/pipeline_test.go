@@ -88,7 +88,7 @@ func open(t *testing.T, cfg config.Config, opts pipeline.Options) *scheduler.Sch
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := p.Scheduler(nil)
+	sched, err := p.Scheduler(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,18 @@ package producer_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/skill6pub/skill6pub/producer"
 	"github.com/skill6pub/skill6pub/schema"
+	"github.com/skill6pub/skill6pub/secret"
 )
 
 // Case 13: topic bootstrap on a fresh cluster, and again when the topics
@@ -89,7 +94,7 @@ func TestBootstrapReportsEachTopicThatCannotBeCreated(t *testing.T) {
 	if err == nil {
 		t.Fatal("bootstrap with replication factor 3 on one broker succeeded")
 	}
-	for _, want := range []string{`create topic "` + topic + `"`, `create topic "` + dlqTopic + `"`, "replication factor 3", "Replication Factor"} {
+	for _, want := range []string{`create topic "` + topic + `"`, `create topic "` + dlqTopic + `"`, "replication factor 3", "Replication Factor", "KAFKA_TOPIC_REPLICATION_FACTOR=3 is more than the cluster's brokers"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -108,5 +113,72 @@ func TestReadyWhenBrokersGo(t *testing.T) {
 	err := p.Ready(ctx)
 	if !errors.Is(err, producer.ErrUnreachable) || !strings.Contains(err.Error(), "KAFKA_BROKERS=") {
 		t.Errorf("ready with the broker down: %v, want ErrUnreachable naming KAFKA_BROKERS", err)
+	}
+}
+
+// Issue 15: with KAFKA_CREATE_TOPICS=true and the broker down, or a SASL
+// mechanism against a listener without SASL, kafka-go says only "[8] Broker
+// Not Available"; the error must name the brokers and the settings to check.
+func TestBootstrapWithNoBrokerAnsweringNamesTheBrokers(t *testing.T) {
+	t.Parallel()
+	down := newBareCluster(t)
+	cfg := testConfig(down)
+	cfg.CreateTopics = true
+	down.Close()
+	err := newProducer(t, cfg).Bootstrap(context.Background())
+	if !errors.Is(err, producer.ErrUnreachable) || !strings.Contains(err.Error(), "KAFKA_BROKERS="+cfg.Brokers[0]) ||
+		!strings.Contains(err.Error(), "plaintext (KAFKA_TLS_ENABLED=false) without SASL") {
+		t.Errorf("broker down: %v", err)
+	}
+
+	plain := newBareCluster(t)
+	cfg = testConfig(plain)
+	cfg.CreateTopics = true
+	cfg.SASLMechanism, cfg.SASLUsername, cfg.SASLPassword = "PLAIN", "u", secret.New("p")
+	err = newProducer(t, cfg).Bootstrap(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "KAFKA_BROKERS="+cfg.Brokers[0]) || !strings.Contains(err.Error(), "with SASL PLAIN (KAFKA_SASL_MECHANISM)") {
+		t.Errorf("SASL against a listener without it: %v", err)
+	}
+	if strings.Contains(err.Error(), `"p"`) {
+		t.Errorf("the password shows: %v", err)
+	}
+}
+
+// Issue 15: a broker that restarted empty lost the topics. With
+// KAFKA_CREATE_TOPICS=true they are created again when found missing, and
+// the next publish goes through.
+func TestMissingTopicsAreCreatedAgain(t *testing.T) {
+	t.Parallel()
+	c := newBareCluster(t)
+	cfg := testConfig(c)
+	cfg.CreateTopics = true
+	cfg.WriteTimeout = 20 * time.Second
+	p := newProducer(t, cfg)
+	ctx := context.Background()
+	if err := p.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, p, window(0, 3))
+	admin, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := kadm.NewClient(admin).DeleteTopics(ctx, topic, dlqTopic); err != nil {
+		t.Fatal(err)
+	}
+	for c.TopicInfo(topic) != nil {
+		runtime.Gosched()
+	}
+	err = p.Publish(ctx, schema.EventSlice(window(1, 3)), nil)
+	if !errors.Is(err, producer.ErrTopicMissing) || !strings.Contains(err.Error(), "created it again (KAFKA_CREATE_TOPICS=true)") {
+		t.Fatalf("publish with the topics gone: %v, want them created again", err)
+	}
+	if c.TopicInfo(topic) == nil || c.TopicInfo(dlqTopic) == nil {
+		t.Fatal("the topics were not created again")
+	}
+	publish(t, p, window(1, 3))
+	if n := len(readBack(t, c, topic)); n != 4 {
+		t.Errorf("%d records on the topic created again, want the 4 of the window published after", n)
 	}
 }

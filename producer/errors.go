@@ -103,14 +103,52 @@ func (p *Producer) explain(ctx context.Context, topic string, err error) error {
 			ErrTLS, strings.Join(p.settings.brokers, ","), err)
 	case isUnreachable(err):
 		return fmt.Errorf("%w: cannot connect to KAFKA_BROKERS=%s: %w", ErrUnreachable, strings.Join(p.settings.brokers, ","), err)
-	case errors.Is(err, kafka.UnknownTopicOrPartition), errors.Is(err, protocol.ErrNoTopic):
-		return fmt.Errorf("%w: topic %q does not exist: create it or set KAFKA_CREATE_TOPICS=true: %w", ErrTopicMissing, topic, err)
+	case errors.Is(err, kafka.BrokerNotAvailable):
+		// kafka-go says this, without an address, when no broker it
+		// could reach answered: down, or a listener that speaks another
+		// protocol than the one configured.
+		return fmt.Errorf("%w: no broker of KAFKA_BROKERS=%s answered: check that they run and that %s: %w",
+			ErrUnreachable, strings.Join(p.settings.brokers, ","), p.listenerHint(), err)
+	case errors.Is(err, kafka.InvalidReplicationFactor):
+		return fmt.Errorf("KAFKA_TOPIC_REPLICATION_FACTOR=%d is more than the cluster's brokers: set it to their number at most (1 for a single broker): %w",
+			p.cfg.TopicReplication, err)
+	case errors.Is(err, kafka.UnknownTopicOrPartition), errors.Is(err, protocol.ErrNoTopic), errors.Is(err, protocol.ErrNoPartition):
+		return p.topicMissing(ctx, topic, err)
 	case errors.Is(err, kafka.TopicAuthorizationFailed):
 		return fmt.Errorf("not allowed to write to topic %q: grant the Kafka principal WRITE on it: %w", topic, err)
 	case connectionDropped(err):
 		return fmt.Errorf("connection to the broker lost (when it never works: does the listener need KAFKA_TLS_ENABLED or KAFKA_SASL_MECHANISM?): %w", err)
 	}
 	return err
+}
+
+// listenerHint says which settings must match the brokers' listener.
+func (p *Producer) listenerHint() string {
+	hint := "the listener speaks "
+	if p.settings.tls != nil {
+		hint += "TLS (KAFKA_TLS_ENABLED=true)"
+	} else {
+		hint += "plaintext (KAFKA_TLS_ENABLED=false)"
+	}
+	if p.settings.sasl != nil {
+		return hint + " with SASL " + p.settings.sasl.Name() + " (KAFKA_SASL_MECHANISM)"
+	}
+	return hint + " without SASL (KAFKA_SASL_MECHANISM empty)"
+}
+
+// topicMissing explains a topic found missing. With KAFKA_CREATE_TOPICS it
+// creates the topics again, whenever it finds one missing (a broker that
+// restarted empty, a topic deleted by hand): the caller's retry then finds
+// it.
+func (p *Producer) topicMissing(ctx context.Context, topic string, err error) error {
+	if !p.cfg.CreateTopics {
+		return fmt.Errorf("%w: topic %q does not exist: create it or set KAFKA_CREATE_TOPICS=true: %w", ErrTopicMissing, topic, err)
+	}
+	p.log.Warn().Str("topic", topic).Msg("topic missing (a broker that restarted empty?): creating the topics again, as KAFKA_CREATE_TOPICS=true")
+	if createErr := p.createTopics(ctx); createErr != nil {
+		return fmt.Errorf("%w: topic %q does not exist, and creating it again (KAFKA_CREATE_TOPICS=true) failed: %w", ErrTopicMissing, topic, createErr)
+	}
+	return fmt.Errorf("%w: topic %q did not exist; created it again (KAFKA_CREATE_TOPICS=true), the next try publishes to it: %w", ErrTopicMissing, topic, err)
 }
 
 func (p *Producer) authError(err error) error {

@@ -89,7 +89,7 @@ func Run(ctx context.Context, s Setup) (res Result, err error) {
 	if err := pl.Open(ctx); err != nil {
 		return Result{}, err
 	}
-	sched, err := pl.Scheduler(nil)
+	sched, err := pl.Scheduler(nil, nil)
 	if err != nil {
 		return Result{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/snapshot"
 	"github.com/skill6pub/skill6pub/state"
 	"github.com/skill6pub/skill6pub/window"
@@ -81,9 +82,14 @@ func (s *Scheduler) Backfill(ctx context.Context, from, to time.Time, skills []s
 	if err != nil {
 		return err
 	}
+	limit := health.Limit(s.cfg.Interval, s.cfg.SettleDelay)
 	for i := range states {
+		p := states[i].Pending
+		if p == nil {
+			continue
+		}
 		wlog := log.With().Str("skill", skills[i]).Logger()
-		err := window.Retry(ctx, s.clock, wlog, s.cfg.Interval, func() error {
+		err := window.Retry(ctx, s.clock, wlog, s.cfg.Interval, limit, Window{Start: p.WindowStart, End: p.WindowEnd}, func() error {
 			var r window.Result
 			var err error
 			states[i], r, err = s.tx.Recover(ctx, states[i])
@@ -213,7 +219,7 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 				base = p
 			}
 			var p *window.Prepared
-			err := window.Retry(gctx, s.clock, wlog, s.cfg.Interval, func() (err error) {
+			err := window.Retry(gctx, s.clock, wlog, s.cfg.Interval, health.Limit(s.cfg.Interval, s.cfg.SettleDelay), it.window, func() (err error) {
 				p, err = s.tx.Prepare(gctx, start[it.skill], window.Job{Window: it.window, Base: base})
 				s.watchCalls()
 				return err
@@ -240,7 +246,7 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 					return err
 				}
 				wlog := window.Logger(log.With().Str("skill", skills[i]).Logger(), p.Window())
-				err := window.Retry(gctx, s.clock, wlog, s.cfg.Interval, func() (err error) {
+				err := window.Retry(gctx, s.clock, wlog, s.cfg.Interval, health.Limit(s.cfg.Interval, s.cfg.SettleDelay), p.Window(), func() (err error) {
 					states[i], err = s.tx.Commit(gctx, states[i], p)
 					return err
 				})

@@ -441,7 +441,7 @@ func TestBackfillRetriesAStateSaveThatFails(t *testing.T) {
 	if st, _ := h.store.get(liveKey("12")); len(st.Published) != 1 || !st.Published[0].End.Equal(to) || st.Pending != nil {
 		t.Errorf("live state %+v, want the span 06:00-06:30 and nothing pending", st)
 	}
-	if lines := h.logs.withMessage(t, "window failed; retrying it"); len(lines) != 3 {
+	if lines := h.logs.withMessage(t, "retrying it"); len(lines) != 3 {
 		t.Errorf("%d retries logged, want 3", len(lines))
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // Config is the scheduling part of the service's configuration.
 type Config struct {
-	SkillIDs       []string      `envconfig:"SKILL_IDS" required:"true" desc:"comma-separated skill ids to poll, or all"`
+	SkillIDs       []string      `envconfig:"SKILL_IDS" required:"true" desc:"comma-separated skill numbers to poll (e.g. 3,7), or all"`
 	Interval       time.Duration `envconfig:"INTERVAL" default:"5m" desc:"window length; windows align to it in WOLKVOX_TIMEZONE"`
 	SettleDelay    time.Duration `envconfig:"SETTLE_DELAY" default:"1m" desc:"wait after a window ends before fetching it, so wolkvox has its data"`
 	MaxCatchup     time.Duration `envconfig:"MAX_CATCHUP" default:"24h" desc:"after downtime, catch up missed windows this far back; older gaps are left to backfill"`
@@ -67,7 +67,7 @@ func skillIDProblems(name string, ids []string) []string {
 		case id == "":
 			add("%s has an empty entry (a stray comma?)", name)
 		case !validSkillID(id):
-			add("%s: %q is not a skill id (letters, digits, - and _ only, no spaces)", name, id)
+			add("%s: %q is not a skill id: want the skill's number (like 12) or all", name, id)
 		case seen[id]:
 			add("%s lists %s twice", name, id)
 		}
@@ -83,9 +83,14 @@ func skillIDProblems(name string, ids []string) []string {
 // operation in one call.
 const AllSkills = "all"
 
+// validSkillID says whether wolkvox can be asked for id: a skill's number,
+// or all (the fetch client refuses anything else at the first call).
 func validSkillID(id string) bool {
+	if id == AllSkills {
+		return true
+	}
 	for _, r := range id {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+		if r < '0' || r > '9' {
 			return false
 		}
 	}

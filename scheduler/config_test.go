@@ -25,6 +25,7 @@ func TestValidateReportsEachProblemOnItsOwnLine(t *testing.T) {
 		{"no skills", func(c *Config) { c.SkillIDs = nil }, []string{"SKILL_IDS is empty"}},
 		{"stray comma", func(c *Config) { c.SkillIDs = []string{"12", ""} }, []string{"SKILL_IDS has an empty entry"}},
 		{"space", func(c *Config) { c.SkillIDs = []string{"12", " 15"} }, []string{`SKILL_IDS: " 15" is not a skill id`}},
+		{"letters", func(c *Config) { c.SkillIDs = []string{"abc"} }, []string{`SKILL_IDS: "abc" is not a skill id: want the skill's number (like 12) or all`}},
 		{"twice", func(c *Config) { c.SkillIDs = []string{"12", "12"} }, []string{"SKILL_IDS lists 12 twice"}},
 		{"all with others", func(c *Config) { c.SkillIDs = []string{"all", "12"} }, []string{"all already covers every skill"}},
 		{"interval not dividing a day", func(c *Config) { c.Interval = 7 * time.Minute }, []string{"INTERVAL=7m0s must be a whole number of seconds that divides 24h"}},

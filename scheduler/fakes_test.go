@@ -17,6 +17,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/state"
@@ -356,6 +357,7 @@ func newHarness(t testing.TB, cfg Config, clk clock.Clock, edit ...func(*Deps)) 
 		Logger: zerolog.New(h.logs), Metrics: h.metrics, Location: h.loc,
 		Operation: testOperation, Producer: schema.Producer{Name: "skill6pub", Version: "test"},
 		ShutdownGrace: time.Minute,
+		Health:        health.New(clk, cfg.SkillIDs, cfg.Interval, cfg.SettleDelay),
 	}
 	for _, e := range edit {
 		e(&deps)

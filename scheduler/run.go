@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/state"
 	"github.com/skill6pub/skill6pub/window"
 )
@@ -87,7 +88,7 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) error {
 	now := s.clock.Now()
 	if last, ok := st.Last(); ok {
 		ls.cursor = last.WindowEnd
-		s.setLastPublished(skill, last.WindowEnd)
+		s.deps.Health.Started(skill, last.WindowEnd)
 		if !s.calendar.WindowFrom(last.WindowEnd).Start.Equal(last.WindowEnd) {
 			ls.log.Warn().Time("state_window_end", last.WindowEnd).Dur("interval", s.cfg.Interval).
 				Msg("the last published window does not end on a window start of this INTERVAL (was it changed?): the stretch up to the next window start goes out as a window of its own, compared with the last one")
@@ -130,7 +131,7 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) error {
 			continue
 		default:
 			w = s.nextLive(ls, latest)
-			s.observeLive(skill, ls, w, latest, now)
+			s.observeLive(skill, w, latest)
 			if due := s.calendar.Due(w); now.Before(due) {
 				if revise {
 					revise = false
@@ -161,12 +162,9 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) error {
 		}
 		attempt++
 		delay := window.RetryDelay(attempt, err, s.cfg.Interval)
-		event := wlog.Warn()
-		if window.Permanent(err) {
-			event = wlog.Error()
-		}
-		event.Err(err).Int("attempt", attempt).Dur("retry_in", delay).
-			Msg("window failed; retrying it, later windows wait behind it")
+		s.deps.Health.Failed(skill, w.Start, err, attempt)
+		level, msg := health.Escalation(attempt, s.clock.Now().Sub(w.End), health.Limit(s.cfg.Interval, s.cfg.SettleDelay), window.Permanent(err))
+		wlog.WithLevel(level).Err(err).Int("attempt", attempt).Dur("retry_in", delay).Msg(msg)
 		if s.clock.Sleep(ctx, delay) != nil {
 			return nil
 		}
@@ -205,7 +203,7 @@ func (s *Scheduler) published(ls *liveSkill, r window.Result) {
 	logPublished(windowLog(ls.log, r.Window, zerolog.InfoLevel), r)
 	if r.Revision == 0 && !r.Window.End.Before(ls.cursor) {
 		ls.cursor = r.Window.End
-		s.setLastPublished(ls.st.Key.SkillID, r.Window.End)
+		s.deps.Health.Published(ls.st.Key.SkillID, r.Window.End)
 	}
 }
 
@@ -275,9 +273,9 @@ func (s *Scheduler) nextLive(ls *liveSkill, latest Window) Window {
 	return s.calendar.Unpublished(spans, ls.cursor)
 }
 
-// observeLive updates the per-skill gauges: how many due windows wait, and
-// how old the newest published data is.
-func (s *Scheduler) observeLive(skill string, ls *liveSkill, next, latest Window, now time.Time) {
+// observeLive updates the gauge of how many due windows wait. (Ages are
+// computed when scraped, by the health tracker.)
+func (s *Scheduler) observeLive(skill string, next, latest Window) {
 	m := s.deps.Metrics
 	if m == nil {
 		return
@@ -287,20 +285,6 @@ func (s *Scheduler) observeLive(skill string, ls *liveSkill, next, latest Window
 		behind = s.calendar.Count(next.Start, latest.End)
 	}
 	m.WindowsBehind.WithLabelValues(skill).Set(float64(behind))
-	if last, ok := ls.st.Last(); ok {
-		m.Freshness.WithLabelValues(skill).Set(now.Sub(last.WindowEnd).Seconds())
-	}
-}
-
-// setLastPublished records the end of the live stream's last published window.
-func (s *Scheduler) setLastPublished(skill string, end time.Time) {
-	s.mu.Lock()
-	s.lastPublished[skill] = end
-	s.mu.Unlock()
-	if m := s.deps.Metrics; m != nil {
-		m.LastPublished.WithLabelValues(skill).Set(float64(end.Unix()))
-		m.Freshness.WithLabelValues(skill).Set(s.clock.Now().Sub(end).Seconds())
-	}
 }
 
 // reviseLive re-fetches the published windows before the last one (at most

@@ -77,11 +77,55 @@ func TestRunStartsAtTheLatestCompleteWindowAndWaitsForTheNext(t *testing.T) {
 	if last, _ := st.Last(); !last.WindowEnd.Equal(h.at(9, 10, 0)) {
 		t.Errorf("state ends at %s, want 09:10", last.WindowEnd)
 	}
-	if got := testutil.ToFloat64(h.metrics.LastPublished.WithLabelValues("12")); got != float64(h.at(9, 10, 0).Unix()) {
-		t.Errorf("last published gauge = %v", got)
+	lastEnd := fmt.Sprintf(`
+# HELP skill6pub_last_published_window_end_seconds End of the last published window, Unix seconds, by skill (absent until one is known).
+# TYPE skill6pub_last_published_window_end_seconds gauge
+skill6pub_last_published_window_end_seconds{skill="12"} %g
+`, float64(h.at(9, 10, 0).Unix()))
+	if err := testutil.CollectAndCompare(h.deps.Health, strings.NewReader(lastEnd), "skill6pub_last_published_window_end_seconds"); err != nil {
+		t.Errorf("the health tracker did not hear of the last window published: %v", err)
 	}
-	if got := h.s.LastPublished()["12"]; !got.Equal(h.at(9, 10, 0)) {
-		t.Errorf("LastPublished = %s", got)
+}
+
+// A window that fails again and again escalates from warn to error once it
+// is older than the readiness limit, saying how old; meanwhile the health
+// tracker names the skill and the error, so /readyz fails with them.
+func TestRunEscalatesAWindowThatKeepsFailing(t *testing.T) {
+	fake := clock.NewAutoFake(time.Time{})
+	h := newHarness(t, testConfig("12"), fake)
+	cal := h.s.Calendar()
+	fake.Set(h.at(9, 6, 0))
+	failing := cal.WindowAt(h.at(9, 10, 0))
+	h.fetcher.fail = func(c fetchCall, attempt int) error {
+		if c.start.Equal(failing.Start) && attempt <= 20 {
+			return &fetch.Error{Kind: fetch.KindUpstream, Msg: "HTTP 502"}
+		}
+		return nil
+	}
+	var readiness error
+	h.fetcher.before = func(_ context.Context, c fetchCall) {
+		if c.start.Equal(failing.Start) && h.fetcher.callsFor("12", failing.Start) == 20 {
+			readiness = h.deps.Health.Ready()
+		}
+	}
+	if err := h.runUntil(t, func(_ publication, n int) bool { return n == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	if readiness == nil || !strings.Contains(readiness.Error(), "skill 12: ") || !strings.Contains(readiness.Error(), "HTTP 502") {
+		t.Errorf("readiness while the window kept failing = %v, want skill 12 and the error", readiness)
+	}
+	var levels []string
+	for _, l := range h.logs.withMessage(t, "window") {
+		if l["attempt"] == nil {
+			continue
+		}
+		levels = append(levels, l["level"].(string))
+		if l["level"] == "error" && !strings.Contains(l["message"].(string), "window keeps failing") {
+			t.Errorf("error line %v does not say the window keeps failing", l)
+		}
+	}
+	if len(levels) != 20 || levels[0] != "warn" || levels[19] != "error" {
+		t.Errorf("levels of the 20 failures = %v, want warn escalating to error", levels)
 	}
 }
 

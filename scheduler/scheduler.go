@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/snapshot"
@@ -53,6 +54,9 @@ type Deps struct {
 	// ShutdownGrace is SHUTDOWN_TIMEOUT: once ctx ends, the window in flight
 	// gets this long (wall-clock time) to publish and commit. 0 means 30s.
 	ShutdownGrace time.Duration
+	// Health hears how each skill's live windows fare (start, published,
+	// failed): /readyz and the age metrics come from it. nil: nobody.
+	Health *health.Tracker
 	// Failpoint, when set, is called with the name of each point of a
 	// window's work where crash tests stop the process
 	// (FailpointAfterPublish). nil: none.
@@ -75,9 +79,8 @@ type Scheduler struct {
 	quota    quotaWatch
 	tx       *window.Transaction
 
-	mu            sync.Mutex
-	lastPublished map[string]time.Time // live: end of the last published window, by skill
-	problems      map[string]string    // live: why a skill cannot publish, by skill
+	mu       sync.Mutex
+	problems map[string]string // live: why a skill cannot publish, by skill
 }
 
 // New checks cfg and deps and returns a Scheduler.
@@ -115,32 +118,18 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 		return nil, err
 	}
 	return &Scheduler{
-		cfg:           cfg,
-		deps:          deps,
-		calendar:      Calendar{Interval: cfg.Interval, SettleDelay: cfg.SettleDelay, Location: deps.Location},
-		clock:         deps.Clock,
-		log:           deps.Logger,
-		tx:            tx,
-		lastPublished: make(map[string]time.Time),
-		problems:      make(map[string]string),
+		cfg:      cfg,
+		deps:     deps,
+		calendar: Calendar{Interval: cfg.Interval, SettleDelay: cfg.SettleDelay, Location: deps.Location},
+		clock:    deps.Clock,
+		log:      deps.Logger,
+		tx:       tx,
+		problems: make(map[string]string),
 	}, nil
 }
 
 // Calendar returns the layout of windows: alignment and due times.
 func (s *Scheduler) Calendar() Calendar { return s.calendar }
-
-// LastPublished returns, per skill, the end of the last window the live
-// stream published (from the state at start, then as windows go out). The
-// ops server's readiness uses it.
-func (s *Scheduler) LastPublished() map[string]time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]time.Time, len(s.lastPublished))
-	for k, v := range s.lastPublished {
-		out[k] = v
-	}
-	return out
-}
 
 // Problems returns, per skill, why the live stream cannot publish as
 // configured right now (its state is newer than the clock, its state

@@ -4,6 +4,7 @@
 package secret
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -58,4 +59,41 @@ func FromFile(path string) (String, error) {
 		return String{}, fmt.Errorf("read secret file: %w", err)
 	}
 	return New(strings.TrimRight(string(b), "\r\n")), nil
+}
+
+// minEchoedPrefix is the shortest prefix of a secret that Scrub removes: an
+// upstream that echoes the start of a token ("token abc123... invalid")
+// gives part of it away. Shorter runs are too common in ordinary text to
+// remove without mangling it, and give little away.
+const minEchoedPrefix = 6
+
+// Scrub returns text with every occurrence of the secret, and of every
+// prefix of it of 6 bytes or more (the whole secret when it is shorter),
+// replaced by Redacted. It is for text that came from outside and may echo
+// the secret: an upstream's error message, a body that goes on to Kafka.
+func (s String) Scrub(text string) string {
+	return string(s.ScrubBytes([]byte(text)))
+}
+
+// ScrubBytes is Scrub on bytes; it returns b itself when nothing matched.
+func (s String) ScrubBytes(b []byte) []byte {
+	if s.value == "" {
+		return b
+	}
+	probe := []byte(s.value[:min(len(s.value), minEchoedPrefix)])
+	i := bytes.Index(b, probe)
+	if i < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i >= 0 {
+		n := len(probe)
+		for n < len(s.value) && i+n < len(b) && b[i+n] == s.value[n] {
+			n++
+		}
+		out = append(append(out, b[:i]...), Redacted...)
+		b = b[i+n:]
+		i = bytes.Index(b, probe)
+	}
+	return append(out, b...)
 }

@@ -67,3 +67,24 @@ func TestDecodeAndFromFile(t *testing.T) {
 		t.Fatal("FromFile of a missing file: no error")
 	}
 }
+
+func TestScrubRemovesTheSecretAndItsPrefixes(t *testing.T) {
+	s := New("s3cr3t-t0ken-0123456789")
+	for _, c := range []struct{ in, want string }{
+		{"token s3cr3t-t0ken-0123456789 is invalid", "token [REDACTED] is invalid"},
+		{"token s3cr3t-t0k... is invalid", "token [REDACTED]... is invalid"},
+		{"s3cr3t at the start, s3cr3t-t0ken-01 at the end: s3cr3t-t0ken-0123456789s3cr3t", "[REDACTED] at the start, [REDACTED] at the end: [REDACTED][REDACTED]"},
+		{"s3cr3 is too short to say anything", "s3cr3 is too short to say anything"},
+		{"nothing here", "nothing here"},
+	} {
+		if got := s.Scrub(c.in); got != c.want {
+			t.Errorf("Scrub(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := New("abc").Scrub("ab abc abcd"); got != "ab [REDACTED] [REDACTED]d" {
+		t.Errorf("a short secret: Scrub = %q", got)
+	}
+	if got := (String{}).Scrub("anything"); got != "anything" {
+		t.Errorf("an empty secret: Scrub = %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/skill6pub/skill6pub/clock"
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/state"
 )
 
@@ -57,18 +58,21 @@ func RetryDelay(attempt int, err error, interval time.Duration) time.Duration {
 	return min(d, ceiling)
 }
 
-// Retry calls attempt until it succeeds, ctx ends, or it fails with an
-// error that retrying cannot fix (a command run by hand then stops and says
-// why; the live loop, which never gives up on a window, paces itself with
-// RetryDelay instead), waiting RetryDelay between attempts.
-func Retry(ctx context.Context, clk clock.Clock, wlog zerolog.Logger, interval time.Duration, attempt func() error) error {
+// Retry calls attempt, the work of window w, until it succeeds, ctx ends,
+// or it fails with an error that retrying cannot fix (a command run by hand
+// then stops and says why; the live loop, which never gives up on a
+// window, paces itself with RetryDelay instead), waiting RetryDelay
+// between attempts. Its log lines escalate as the live loop's do
+// (health.Escalation, with limit the readiness limit).
+func Retry(ctx context.Context, clk clock.Clock, wlog zerolog.Logger, interval, limit time.Duration, w Window, attempt func() error) error {
 	for n := 1; ; n++ {
 		err := attempt()
 		if err == nil || ctx.Err() != nil || Permanent(err) || Fatal(err) {
 			return err
 		}
 		delay := RetryDelay(n, err, interval)
-		wlog.Warn().Err(err).Int("attempt", n).Dur("retry_in", delay).Msg("window failed; retrying it, later windows wait behind it")
+		level, msg := health.Escalation(n, clk.Now().Sub(w.End), limit, false)
+		wlog.WithLevel(level).Err(err).Int("attempt", n).Dur("retry_in", delay).Msg(msg)
 		if clk.Sleep(ctx, delay) != nil {
 			return err
 		}

@@ -131,7 +131,7 @@ func (p *benchPipeline) close(ctx context.Context) error { return p.all.Close(ct
 // scheduler returns a scheduler over the pipeline on clk whose fetches,
 // publishes and saves rec times.
 func (p *benchPipeline) scheduler(clk clock.Clock, rec *recorder) (*scheduler.Scheduler, error) {
-	return p.all.Scheduler(clk, pipeline.Hooks{
+	return p.all.Scheduler(clk, nil, pipeline.Hooks{
 		Fetcher:   func(next scheduler.Fetcher) scheduler.Fetcher { return timedFetcher{next, rec} },
 		Publisher: func(next scheduler.Publisher) scheduler.Publisher { return timedPublisher{next, rec} },
 		Store:     func(next scheduler.Store) scheduler.Store { return timedStore{next, rec} },

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 // runBackfill is `skill6pub backfill --from --to [--skills]`.
@@ -57,7 +55,7 @@ func runBackfill(ctx context.Context, args []string, _, stderr io.Writer) (err e
 // newProgress shows a progress bar with an ETA on a terminal, and a log line
 // every progressLogEvery otherwise (cron, Kubernetes jobs, CI).
 func newProgress(w io.Writer, log zerolog.Logger) progress {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(w) {
 		return &barProgress{w: w}
 	}
 	return &logProgress{log: log, now: time.Now}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -111,11 +112,20 @@ func demo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) (err 
 		return err
 	}
 	svc.clock = clk
+	// The ops server on a free port, so that the demo shows /metrics and
+	// /readyz too without taking :8080 from anything.
+	if svc.opsListener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return fmt.Errorf("demo: ops server listener: %w", err)
+	}
 
-	fmt.Fprintf(stdout, "skill6pub demo: wolkvox simulator at %s, in-process Kafka at %s, topic %s\n",
-		cfg.Wolkvox.BaseURL, broker.ListenAddrs()[0], cfg.Kafka.Topic)
-	fmt.Fprintf(stdout, "skills %v, %s windows in %s, clock x%g: %d windows per skill\n\n",
-		opts.skills, cfg.Schedule.Interval, loc, opts.speed, opts.windows)
+	// Every line fits an 80-column terminal.
+	fmt.Fprintln(stdout, "skill6pub demo")
+	fmt.Fprintf(stdout, "  wolkvox simulator  %s\n", cfg.Wolkvox.BaseURL)
+	fmt.Fprintf(stdout, "  Kafka, in-process  %s\n", broker.ListenAddrs()[0])
+	fmt.Fprintf(stdout, "  topic              %s\n", cfg.Kafka.Topic)
+	fmt.Fprintf(stdout, "  metrics            http://%s/metrics\n", svc.opsListener.Addr())
+	fmt.Fprintf(stdout, "  skills %s, %s windows (%s), clock x%g, %d windows each\n\n",
+		strings.Join(opts.skills, ","), cfg.Schedule.Interval, loc, opts.speed, opts.windows)
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -152,9 +162,10 @@ func demo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) (err 
 // watchTopic reads the topic back with franz-go and prints a line per
 // window as its window_closed arrives, until `windows` windows closed.
 func watchTopic(ctx context.Context, reader *consume.Reader, ledger *consume.Ledger, windows int, stdout io.Writer) error {
-	const row = "%5s  %6s  %5d  %5d  %7d  %9d  %5d  %6d  %7d  %7s  %9s\n"
-	fmt.Fprintf(stdout, "%5s  %6s  %5s  %5s  %7s  %9s  %5s  %6s  %7s  %7s  %9s\n",
-		"skill", "window", "rows", "new", "changed", "unchanged", "gone", "repeat", "inbound", "SL20s %", "abandon %")
+	// 75 columns: the table fits an 80-column terminal.
+	const row = "%5s  %6s  %5d  %4d  %4d  %5d  %4d  %4d  %6d  %6s  %6s\n"
+	fmt.Fprintf(stdout, "%5s  %6s  %5s  %4s  %4s  %5s  %4s  %4s  %6s  %6s  %6s\n",
+		"skill", "window", "rows", "new", "chg", "same", "gone", "rep", "calls", "SL20s%", "aband%")
 	// A window_closed can be read before the DNIS events of its window that
 	// sit on other partitions: a line is printed once the window is whole.
 	printed := map[consume.WindowKey]bool{}
@@ -193,14 +204,14 @@ func printSummary(stdout io.Writer, ledger *consume.Ledger, stats wolkvoxsim.Sta
 		rows += t.Closed.RowCount
 		events += t.DNISEvents() + t.Gone + 1
 	}
-	fmt.Fprintf(stdout, "\nsummary: %d windows closed, %d DNIS rows, %d events read back, %d duplicates, %d wolkvox calls\n",
-		len(closed), rows, events, ledger.Duplicates, stats.Requests)
+	fmt.Fprintf(stdout, "\nsummary: %d windows closed, %d DNIS rows, %d wolkvox calls\n", len(closed), rows, stats.Requests)
+	fmt.Fprintf(stdout, "         %d events read back, %d duplicates\n", events, ledger.Duplicates)
 	if problems := ledger.Problems(); len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stdout, "problem:", p)
 		}
 		return errors.New("demo: the topic broke a promise (see above)")
 	}
-	fmt.Fprintln(stdout, "every window complete and consistent: window_closed counts match the DNIS events before them")
+	fmt.Fprintln(stdout, "every window complete and consistent: each window_closed matches its events")
 	return nil
 }

@@ -13,11 +13,16 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rs/zerolog"
+
 	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/metrics"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is stamped at build time with -ldflags "-X main.version=...";
+// unstamped, the version comes from Go's build information
+// (metrics.BuildVersion).
+var version string
 
 // command is one subcommand of skill6pub.
 type command struct {
@@ -43,6 +48,10 @@ func commands() []command {
 var errUsage = errors.New("usage")
 
 func main() {
+	// Durations in logs read like the settings that set them (5m0s, not
+	// 300000), in JSON and console alike. zerolog keeps the format in a
+	// global: set once, here, before any logger exists.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	ctx, stop := stopOnSignals()
 	defer stop()
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -102,6 +111,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch name {
 	case "-h", "-help", "--help", "help":
 		return printHelp(stdout)
+	case "-version", "--version":
+		name = "version"
 	}
 	for _, c := range commands() {
 		if c.name == name {
@@ -122,7 +133,12 @@ func printHelp(w io.Writer) error {
 	return config.PrintUsage(w)
 }
 
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
-	_, err := fmt.Fprintln(stdout, "skill6pub", version)
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("version", "version   (prints the version; also skill6pub --version)", stderr)
+	if helped, err := parseFlags(fs, args); helped || err != nil {
+		return err
+	}
+	v, _, _ := metrics.BuildVersion(version)
+	_, err := fmt.Fprintln(stdout, "skill6pub", v)
 	return err
 }

@@ -25,18 +25,24 @@ import (
 // is added without an entry here.
 func badValues(dir string) map[string][]badValue {
 	missing := filepath.Join(dir, "missing")
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(processToken), 0o600); err != nil {
+		panic(err)
+	}
 	noBaseURL := []string{"WOLKVOX_BASE_URL="}
 	return map[string][]badValue{
-		"WOLKVOX_SERVER":                 {{value: "32", want: "WOLKVOX_SERVER", env: noBaseURL}, {value: "00a2", want: "WOLKVOX_SERVER", env: noBaseURL}},
-		"WOLKVOX_BASE_URL":               {{value: "not a url", want: "WOLKVOX_BASE_URL"}, {value: "ftp://example.com/x", want: "WOLKVOX_BASE_URL"}},
-		"WOLKVOX_TOKEN":                  {{value: "tok\nen", want: "token holds a control character"}},
-		"WOLKVOX_TOKEN_FILE":             {{value: missing, want: "WOLKVOX_TOKEN_FILE"}},
+		"WOLKVOX_SERVER": {{value: "32", want: "WOLKVOX_SERVER", env: noBaseURL}, {value: "00a2", want: "WOLKVOX_SERVER", env: noBaseURL}},
+		"WOLKVOX_BASE_URL": {{value: "not a url", want: "WOLKVOX_BASE_URL"}, {value: "ftp://example.com/x", want: "WOLKVOX_BASE_URL"},
+			{value: "http://127.0.0.1:8089", want: "WOLKVOX_BASE_URL=\"http://127.0.0.1:8089\" has no path"}},
+		"WOLKVOX_TOKEN": {{value: "tok\nen", want: "token holds a control character"}},
+		"WOLKVOX_TOKEN_FILE": {{value: missing, want: "WOLKVOX_TOKEN_FILE", env: []string{"WOLKVOX_TOKEN="}},
+			{value: tokenFile, want: "WOLKVOX_TOKEN and WOLKVOX_TOKEN_FILE are both set"}},
 		"WOLKVOX_TIMEZONE":               {{value: "Mars/Olympus", want: "WOLKVOX_TIMEZONE"}},
 		"WOLKVOX_DAILY_QUOTA":            {{value: "-5", want: "WOLKVOX_DAILY_QUOTA"}, {value: "lots", want: "WOLKVOX_DAILY_QUOTA"}},
-		"WOLKVOX_TIMEOUT":                {{value: "0s", want: "WOLKVOX_TIMEOUT"}, {value: "soon", want: "WOLKVOX_TIMEOUT"}},
+		"WOLKVOX_TIMEOUT":                {{value: "0s", want: "WOLKVOX_TIMEOUT"}, {value: "soon", want: "WOLKVOX_TIMEOUT"}, {value: "5ms", want: "WOLKVOX_TIMEOUT=5ms is below 1s"}},
 		"WOLKVOX_MAX_ATTEMPTS":           {{value: "0", want: "WOLKVOX_MAX_ATTEMPTS"}},
 		"WOLKVOX_MAX_BODY_BYTES":         {{value: "0", want: "WOLKVOX_MAX_BODY_BYTES"}, {value: "64MB", want: "WOLKVOX_MAX_BODY_BYTES"}},
-		"SKILL_IDS":                      {{value: "3,,7", want: "SKILL_IDS"}, {value: ",", want: "SKILL_IDS"}, {value: "3 7", want: "SKILL_IDS"}},
+		"SKILL_IDS":                      {{value: "3,,7", want: "SKILL_IDS"}, {value: ",", want: "SKILL_IDS"}, {value: "3 7", want: "SKILL_IDS"}, {value: "abc", want: `SKILL_IDS: "abc" is not a skill id`}},
 		"INTERVAL":                       {{value: "7m", want: "INTERVAL"}, {value: "five", want: "INTERVAL"}},
 		"SETTLE_DELAY":                   {{value: "-1m", want: "SETTLE_DELAY"}},
 		"MAX_CATCHUP":                    {{value: "-1h", want: "MAX_CATCHUP"}},
@@ -47,7 +53,7 @@ func badValues(dir string) map[string][]badValue {
 		"KAFKA_DLQ_TOPIC":                {{value: processTopic, want: "KAFKA_DLQ_TOPIC"}, {value: "dead/letters", want: "KAFKA_DLQ_TOPIC"}},
 		"KAFKA_CLIENT_ID":                {{value: "anyValue", want: "any text names the client in broker logs"}},
 		"KAFKA_COMPRESSION":              {{value: "brotli", want: "KAFKA_COMPRESSION"}},
-		"KAFKA_WRITE_TIMEOUT":            {{value: "0s", want: "KAFKA_WRITE_TIMEOUT"}},
+		"KAFKA_WRITE_TIMEOUT":            {{value: "0s", want: "KAFKA_WRITE_TIMEOUT"}, {value: "1ns", want: "KAFKA_WRITE_TIMEOUT=1ns is below 1s"}},
 		"KAFKA_REQUEST_TIMEOUT":          {{value: "-1s", want: "KAFKA_REQUEST_TIMEOUT"}},
 		"KAFKA_BATCH_BYTES":              {{value: "0", want: "KAFKA_BATCH_BYTES"}},
 		"KAFKA_TLS_ENABLED":              {{value: "maybe", want: "KAFKA_TLS_ENABLED"}},
@@ -70,7 +76,7 @@ func badValues(dir string) map[string][]badValue {
 		"LOG_LEVEL":                      {{value: "loud", want: "LOG_LEVEL"}},
 		"LOG_FORMAT":                     {{value: "xml", want: "LOG_FORMAT"}},
 		"SHUTDOWN_TIMEOUT":               {{value: "0s", want: "SHUTDOWN_TIMEOUT"}},
-		"CLOCK_SPEED":                    {{value: "0", want: "CLOCK_SPEED"}, {value: "fast", want: "CLOCK_SPEED"}},
+		"CLOCK_SPEED":                    {{value: "0", want: "CLOCK_SPEED"}, {value: "fast", want: "CLOCK_SPEED"}, {value: "NaN", want: "CLOCK_SPEED=NaN: want a finite number"}, {value: "+Inf", want: "CLOCK_SPEED=+Inf: want a finite number"}},
 		"CLOCK_START":                    {{value: "yesterday", want: "CLOCK_START"}},
 		"SKILL6PUB_FAILPOINT":            {{value: "explode", want: "SKILL6PUB_FAILPOINT"}, {value: "fetch:0", want: "SKILL6PUB_FAILPOINT"}},
 	}

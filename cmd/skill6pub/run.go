@@ -14,21 +14,26 @@ import (
 	"github.com/skill6pub/skill6pub/ops"
 )
 
-// newFlagSet returns a flag set whose -h prints the command's flags and
-// every environment variable with its default.
+// newFlagSet returns a flag set that prints the command's usage line after
+// a mistyped flag; parseFlags adds its flags and every environment variable
+// with its default for -h.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: skill6pub %s\n", synopsis)
-		if hasFlags(fs) {
-			fmt.Fprintln(stderr, "\nFlags:")
-			fs.PrintDefaults()
-		}
-		fmt.Fprintln(stderr, "\nEnvironment:")
-		_ = config.PrintUsage(stderr)
-	}
+	fs.Usage = func() { fmt.Fprintf(stderr, "Usage: skill6pub %s\n", synopsis) }
 	return fs
+}
+
+// printCommandHelp writes, after the usage line, the command's flags and
+// every environment variable with its default.
+func printCommandHelp(fs *flag.FlagSet) {
+	w := fs.Output()
+	if hasFlags(fs) {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	fmt.Fprintln(w, "\nEnvironment:")
+	_ = config.PrintUsage(w)
 }
 
 func hasFlags(fs *flag.FlagSet) bool {
@@ -37,12 +42,15 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
-// parseFlags parses args; -h is not an error, a bad flag is a usage error.
+// parseFlags parses args; -h is not an error, a bad flag is a usage error
+// after the usage line (the 46 variables would bury it).
 func parseFlags(fs *flag.FlagSet, args []string) (helped bool, err error) {
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):
+		printCommandHelp(fs)
 		return true, nil
 	case err != nil:
+		fmt.Fprintf(fs.Output(), "(skill6pub %s -h lists its flags and every environment variable)\n", fs.Name())
 		return false, fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
 	}
 	if fs.NArg() > 0 {
@@ -73,11 +81,15 @@ func (s *service) runDaemon(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, s.close(ctx)) }()
 	budget := s.scheduler.Budget()
-	s.log.Info().Str("version", version).Strs("skills", s.cfg.Schedule.SkillIDs).
+	s.log.Info().Str("version", s.version).Strs("skills", s.cfg.Schedule.SkillIDs).
 		Dur("interval", s.cfg.Schedule.Interval).Str("budget", budget.String()).Msg("skill6pub starting")
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.scheduler.Run(gctx) })
+	g.Go(func() error {
+		s.metrics.Active.Set(1)
+		defer s.metrics.Active.Set(0)
+		return s.scheduler.Run(gctx)
+	})
 	g.Go(func() error {
 		<-gctx.Done()
 		if ctx.Err() != nil {
@@ -86,7 +98,11 @@ func (s *service) runDaemon(ctx context.Context) (err error) {
 		}
 		return nil
 	})
-	if s.cfg.Service.HTTPAddr != "" {
+	switch {
+	case s.opsListener != nil:
+		srv := ops.New(s.opsListener.Addr().String(), s.registry, s.ready, s.log)
+		g.Go(func() error { return srv.Serve(gctx, s.opsListener) })
+	case s.cfg.Service.HTTPAddr != "":
 		srv := ops.New(s.cfg.Service.HTTPAddr, s.registry, s.ready, s.log)
 		g.Go(func() error { return srv.Run(gctx) })
 	}

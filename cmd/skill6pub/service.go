@@ -15,6 +15,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/config"
+	"github.com/skill6pub/skill6pub/health"
 	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/pipeline"
 	"github.com/skill6pub/skill6pub/scheduler"
@@ -29,9 +30,15 @@ type service struct {
 	log       zerolog.Logger
 	clock     clock.Clock
 	registry  *prometheus.Registry
+	metrics   *metrics.Metrics
+	version   string // the stamped version, or the one Go's build information gives
 	pipeline  *pipeline.Pipeline
 	scheduler *scheduler.Scheduler
-	failpoint *failpoint // SKILL6PUB_FAILPOINT; nil in production
+	health    *health.Tracker // built by open, on the final clock
+	failpoint *failpoint      // SKILL6PUB_FAILPOINT; nil in production
+	// opsListener, when set, is where the ops server serves instead of
+	// HTTP_ADDR: the demo listens on a free port it prints.
+	opsListener net.Listener
 }
 
 // loadService reads the configuration from the environment and builds the
@@ -41,18 +48,23 @@ func loadService(stderr io.Writer) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, logErr := newLogger(cfg.Service.LogLevel, cfg.Service.LogFormat, stderr)
-	svc, err := newService(cfg, log)
-	if err := errors.Join(logErr, err); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return svc, nil
+	log, err := newLogger(cfg.Service.LogLevel, cfg.Service.LogFormat, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return newService(cfg, log)
 }
 
-// newService checks the whole configuration and builds every component
-// without connecting to anything: configuration errors come out together,
-// one line each, before the first connection.
+// newService checks the whole configuration (config.Config.Validate) and
+// builds every component without connecting to anything: configuration
+// errors come out together, one line each, before the first connection.
 func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	s := &service{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.clock = serviceClock(cfg.Service)
@@ -62,11 +74,14 @@ func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 	if s.failpoint, err = parseFailpoint(cfg.Service.Failpoint, log); err != nil {
 		problems = append(problems, err)
 	}
+	s.metrics = metrics.New(s.registry)
+	s.version = s.metrics.Build(version)
+	s.metrics.Skills(cfg.Schedule.SkillIDs)
 	opts := pipeline.Options{
 		Clock:     s.clock,
 		Logger:    log,
-		Metrics:   metrics.New(s.registry),
-		Producer:  schema.Producer{Name: "skill6pub", Version: version},
+		Metrics:   s.metrics,
+		Producer:  schema.Producer{Name: "skill6pub", Version: s.version},
 		Failpoint: s.failpoint.hook(),
 	}
 	if s.failpoint != nil {
@@ -75,14 +90,6 @@ func newService(cfg config.Config, log zerolog.Logger) (*service, error) {
 	}
 	if s.pipeline, err = pipeline.New(cfg, opts); err != nil {
 		problems = append(problems, err)
-	}
-	if addr := cfg.Service.HTTPAddr; addr != "" {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			problems = append(problems, fmt.Errorf("HTTP_ADDR=%q: want host:port like :8080 or 127.0.0.1:8080 (empty disables the ops server)", addr))
-		}
-	}
-	if cfg.Service.ClockSpeed <= 0 {
-		problems = append(problems, fmt.Errorf("CLOCK_SPEED=%g: must be positive", cfg.Service.ClockSpeed))
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
@@ -112,8 +119,12 @@ func (s *service) open(ctx context.Context) error {
 	// The demo replaces s.clock after newService: its scheduler runs on
 	// the demo's accelerated clock, its components on the one they were
 	// built with.
+	s.health = health.New(s.clock, s.cfg.Schedule.SkillIDs, s.cfg.Schedule.Interval, s.cfg.Schedule.SettleDelay)
+	if err := s.registry.Register(s.health); err != nil {
+		return err
+	}
 	var err error
-	s.scheduler, err = s.pipeline.Scheduler(s.clock)
+	s.scheduler, err = s.pipeline.Scheduler(s.clock, s.health)
 	return err
 }
 
@@ -121,21 +132,15 @@ func (s *service) open(ctx context.Context) error {
 // state directory. ctx may already be cancelled: the deadline is its own.
 func (s *service) close(ctx context.Context) error { return s.pipeline.Close(ctx) }
 
-// ready is the /readyz check: Kafka reachable and every skill's last window
-// published within two intervals of now.
+// ready is the /readyz check: Kafka reachable, every configured skill
+// publishing as configured (health.Tracker.Ready), and no skill stopped by
+// a problem of its record (scheduler.Problems: a state newer than the
+// clock, a lost state directory). All are asked, so that the answer lists
+// every reason at once.
 func (s *service) ready(ctx context.Context) error {
-	if err := s.pipeline.Producer.Ready(ctx); err != nil {
-		return err
-	}
+	var problems []error
 	for skill, problem := range s.scheduler.Problems() {
-		return fmt.Errorf("skill %s: %s", skill, problem)
+		problems = append(problems, fmt.Errorf("skill %s: %s", skill, problem))
 	}
-	now := s.clock.Now()
-	limit := 2*s.cfg.Schedule.Interval + s.cfg.Schedule.SettleDelay
-	for skill, end := range s.scheduler.LastPublished() {
-		if age := now.Sub(end); age > limit {
-			return fmt.Errorf("skill %s: last window published ended %s ago (limit %s)", skill, age.Round(time.Second), limit)
-		}
-	}
-	return nil
+	return errors.Join(s.pipeline.Producer.Ready(ctx), s.health.Ready(), errors.Join(problems...))
 }

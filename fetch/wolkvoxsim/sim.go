@@ -19,6 +19,7 @@
 package wolkvoxsim
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"net/http"
@@ -75,6 +76,11 @@ type Config struct {
 	// HugeBodyBytes is the size of a FaultHugeBody body. Default: 80 MiB,
 	// over the client's default limit of 64 MiB.
 	HugeBodyBytes int64
+	// EchoToken plays an upstream that echoes the request's token: every
+	// answer with rows starts with two more, one whose counts are the token
+	// and prefixes of it (a row that does not type: a dead letter), one
+	// whose DNIS is a prefix of it.
+	EchoToken bool
 }
 
 func (c Config) withDefaults() Config {
@@ -311,6 +317,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body := AppendBody(make([]byte, 0, 64+len(rows)*260), rows,
 		Format{PlainNumbers: cfg.PlainNumbers, CodeAsString: fault == FaultCodeAsString})
+	if cfg.EchoToken {
+		body = echoToken(body, token)
+	}
 	a.json(http.StatusOK, body)
 }
 
@@ -394,6 +403,21 @@ func (s *Server) serveFault(ctx context.Context, a answer, f Fault, cfg Config) 
 	case FaultHugeBody:
 		a.huge(cfg.HugeBodyBytes)
 	}
+}
+
+// echoToken puts two rows that carry token and prefixes of it at the head
+// of body's data array.
+func echoToken(body []byte, token string) []byte {
+	prefix := func(n int) string { return strconv.Quote(token[:min(n, len(token))]) }
+	echo := `{"dnis":` + prefix(11) + `,"inbound_calls":` + strconv.Quote(token) + `,"answer_calls":` + prefix(8) +
+		`,"abandon_calls":"0","service_level_10seg":"","service_level_20seg":"","service_level_30seg":"","abandon":"","asa":"","ata":""},` +
+		`{"dnis":` + prefix(9) + `,"inbound_calls":"1","answer_calls":"1","abandon_calls":"0","service_level_10seg":"100.00 %","service_level_20seg":"100.00 %","service_level_30seg":"100.00 %","abandon":"0.00 %","asa":"00:00:05","ata":""}`
+	at := bytes.Index(body, []byte(`"data":[`)) + len(`"data":[`)
+	out := append(append([]byte(nil), body[:at]...), echo...)
+	if body[at] != ']' {
+		out = append(out, ',')
+	}
+	return append(out, body[at:]...)
 }
 
 func wolkvoxError(code int, errText, msg string) []byte {

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/producer"
+)
+
+// Floors of the timeouts: below them a setting is a typo (1ns for 1s), and
+// the service would start and then never publish anything.
+const (
+	minWolkvoxTimeout = time.Second // one HTTP exchange with wolkvox
+	minWriteTimeout   = time.Second // one window's publish: several broker round trips
+	minRequestTimeout = 100 * time.Millisecond
+	minShutdown       = time.Second // finishing the window in flight and flushing
+)
+
+// Validate checks the whole configuration without connecting to anything
+// and reports every problem at once, one line each, naming the variable
+// and what to set instead. It is the one place where settings are checked:
+// each package's own checks (fetch.New, producer.New, the scheduler's
+// Validate), which their constructors also apply, then what only the
+// whole configuration can tell (floors of timeouts, settings that exclude
+// each other, the service's own settings).
+func (c Config) Validate() error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+
+	if _, err := fetch.New(c.Wolkvox); err != nil {
+		problems = append(problems, err)
+	}
+	if _, err := producer.New(c.Kafka); err != nil {
+		problems = append(problems, err)
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+
+	if !c.Wolkvox.Token.IsZero() && c.Wolkvox.TokenFile != "" {
+		add("WOLKVOX_TOKEN and WOLKVOX_TOKEN_FILE are both set: set only one (the file, from a mounted secret, is safer)")
+	}
+	floor := func(name string, d, least time.Duration) {
+		if d > 0 && d < least {
+			add("%s=%s is below %s: a duration this short fails every time (a typo for %s?)", name, d, least, least)
+		}
+	}
+	floor("WOLKVOX_TIMEOUT", c.Wolkvox.Timeout, minWolkvoxTimeout)
+	floor("KAFKA_WRITE_TIMEOUT", c.Kafka.WriteTimeout, minWriteTimeout)
+	floor("KAFKA_REQUEST_TIMEOUT", c.Kafka.RequestTimeout, minRequestTimeout)
+	floor("SHUTDOWN_TIMEOUT", c.Service.ShutdownTimeout, minShutdown)
+	if c.Service.ShutdownTimeout <= 0 {
+		add("SHUTDOWN_TIMEOUT=%s: must be positive (like 30s)", c.Service.ShutdownTimeout)
+	}
+
+	s := c.Service
+	if s.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(s.HTTPAddr); err != nil {
+			add("HTTP_ADDR=%q: want host:port like :8080 or 127.0.0.1:8080 (empty disables the ops server)", s.HTTPAddr)
+		}
+	}
+	if !(s.ClockSpeed > 0) || math.IsInf(s.ClockSpeed, 0) {
+		add("CLOCK_SPEED=%g: want a finite number above 0 (1 is real time)", s.ClockSpeed)
+	}
+	if level, err := zerolog.ParseLevel(s.LogLevel); err != nil || s.LogLevel == "" || level > zerolog.ErrorLevel {
+		add("LOG_LEVEL=%q: want debug, info, warn or error", s.LogLevel)
+	}
+	if s.LogFormat != "json" && s.LogFormat != "console" {
+		add("LOG_FORMAT=%q: want json or console", s.LogFormat)
+	}
+	return errors.Join(problems...)
+}
+
+// normalize trims the blanks people put after commas in lists
+// (SKILL_IDS=3, 7).
+func (c *Config) normalize() {
+	for i, id := range c.Schedule.SkillIDs {
+		c.Schedule.SkillIDs[i] = strings.TrimSpace(id)
+	}
+}
