@@ -110,7 +110,7 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 	}
 	tx, err := window.New(window.Deps{
 		Fetcher: deps.Fetcher, Publisher: deps.Publisher, Store: deps.Store, Clock: deps.Clock,
-		Logger: deps.Logger, Metrics: deps.Metrics, Location: deps.Location, Operation: deps.Operation,
+		Logger: deps.Logger, Location: deps.Location, Operation: deps.Operation,
 		Producer: deps.Producer, Hasher: deps.Hasher, Keep: cfg.ReviseWindows + 1,
 		ShutdownGrace: deps.ShutdownGrace, Failpoint: deps.Failpoint,
 	})

@@ -73,9 +73,7 @@ func (t *Transaction) Commit(ctx context.Context, st state.State, p *Prepared) (
 	out := p.Output()
 	skill, w := st.Key.SkillID, p.job.Window
 	if err := t.deps.Publisher.Publish(wctx, out.Events, out.DeadLetters); err != nil {
-		if m := t.deps.Metrics; m != nil {
-			m.PublishErrors.Inc()
-		}
+		// The producer counts it (skill6pub_publish_errors_total).
 		return ahead, &Error{Skill: skill, Window: w, Step: StepPublish, Err: err}
 	}
 	if t.deps.Failpoint != nil {

@@ -28,7 +28,6 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/fetch"
-	"github.com/skill6pub/skill6pub/metrics"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/snapshot"
 	"github.com/skill6pub/skill6pub/state"
@@ -74,7 +73,6 @@ type Deps struct {
 	Store     Store
 	Clock     clock.Clock // nil: the wall clock
 	Logger    zerolog.Logger
-	Metrics   *metrics.Metrics // nil: nothing recorded
 	// Location is WOLKVOX_TIMEZONE: the events speak its offset.
 	Location *time.Location
 	// Operation is the wolkvox server id; it names the stream in events and
