@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/skill6pub/skill6pub/internal/kfaketest"
 	"github.com/skill6pub/skill6pub/internal/syncbuf"
+	"github.com/skill6pub/skill6pub/metrics"
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
@@ -47,7 +50,8 @@ func publishError(t *testing.T, err error) *producer.PublishError {
 func TestProduceFailingForGood(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	p := newProducer(t, testConfig(c))
+	m := metrics.New(prometheus.NewRegistry())
+	p := newProducer(t, testConfig(c), producer.WithMetrics(m))
 	faults := c.Fault(produceFault(kerr.NotEnoughReplicas, -1))
 	events := window(0, 30)
 
@@ -67,6 +71,9 @@ func TestProduceFailingForGood(t *testing.T) {
 	}
 	if faults.Hits() < 10 {
 		t.Errorf("kafka-go tried %d produce requests, want its 10 attempts at least", faults.Hits())
+	}
+	if got := testutil.ToFloat64(m.PublishErrors); got != 1 {
+		t.Errorf("publish errors counted: %v, want 1", got)
 	}
 }
 
