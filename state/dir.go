@@ -114,7 +114,11 @@ func (d *Dir) Load(key Key) (s State, found bool, err error) {
 		return State{}, false, nil
 	}
 	if err != nil {
-		return State{}, false, fmt.Errorf("state: load: %w", err)
+		if info, statErr := os.Stat(path); statErr == nil && info.IsDir() {
+			return State{}, false, fmt.Errorf("state: load: %s is a directory, where the state file of operation %q, skill %q belongs: "+
+				"move it out of STATE_DIR (%s), then start again: %w", path, key.Operation, key.SkillID, d.path, err)
+		}
+		return State{}, false, fmt.Errorf("state: load %s: %w", path, err)
 	}
 	s, err = decodeState(path, file)
 	if err != nil {

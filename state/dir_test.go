@@ -665,3 +665,16 @@ func TestALostDirectoryIsNeverWrittenAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestAStateFileThatIsADirectorySaysWhatToDo: a directory where a state file
+// belongs is named with what to do, not reported as a bare "is a directory".
+func TestAStateFileThatIsADirectorySaysWhatToDo(t *testing.T) {
+	d := openDir(t, t.TempDir())
+	if err := os.Mkdir(d.Path(liveKey), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := d.Load(liveKey)
+	if err == nil || !strings.Contains(err.Error(), d.Path(liveKey)+" is a directory") || !strings.Contains(err.Error(), "move it out of STATE_DIR") {
+		t.Fatalf("Load = %v, want the path and what to do", err)
+	}
+}
