@@ -3,6 +3,7 @@ package producer
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -80,14 +81,15 @@ func (p *Producer) encodeDeadLetterOnce(d schema.DeadLetter) (kafka.Message, err
 	if err != nil {
 		return kafka.Message{}, fmt.Errorf("encode dead letter (%s): %w", d.Reason, err)
 	}
-	return message(p.settings.dlqTopic, encoded), nil
+	return message(p.settings.dlqTopic, encoded, d.WindowEnd), nil
 }
 
-// message turns an encoded record into a kafka-go message for topic.
-func message(topic string, m schema.Message) kafka.Message {
+// message turns an encoded record into a kafka-go message for topic, timed
+// at its window's end.
+func message(topic string, m schema.Message, windowEnd time.Time) kafka.Message {
 	headers := make([]kafka.Header, len(m.Headers))
 	for i, h := range m.Headers {
 		headers[i] = kafka.Header{Key: h.Key, Value: h.Value}
 	}
-	return kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: headers}
+	return kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: headers, Time: windowEnd}
 }

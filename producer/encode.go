@@ -74,7 +74,9 @@ func encodeAll(topic string, events []schema.Event, r *recycler, mem *chunkMemor
 			if err != nil {
 				failed = append(failed, encodeFailure{at: i, err: err})
 			}
-			msgs[i] = kafka.Message{Topic: topic, Key: key, Value: value, Headers: headers.since(first)}
+			// The record's time is its window's end (event time), so that
+			// replay by time, watermarks and retention follow the data.
+			msgs[i] = kafka.Message{Topic: topic, Key: key, Value: value, Headers: headers.since(first), Time: events[i].Head().WindowEnd}
 		}
 		return failed
 	}

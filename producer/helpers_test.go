@@ -113,6 +113,9 @@ type record struct {
 	Value     string
 	Headers   map[string]string
 	Codec     uint8
+	Timestamp time.Time
+	// Tombstone is true for a record whose value is null, not empty.
+	Tombstone bool
 }
 
 func (r record) id() string { return r.Headers["ce_id"] }
@@ -150,7 +153,7 @@ func readBack(t testing.TB, c *kfake.Cluster, topic string, opts ...kgo.Opt) []r
 			for _, kv := range r.Headers {
 				h[kv.Key] = string(kv.Value)
 			}
-			got = append(got, record{r.Topic, r.Partition, r.Offset, string(r.Key), string(r.Value), h, r.Attrs.CompressionType()})
+			got = append(got, record{r.Topic, r.Partition, r.Offset, string(r.Key), string(r.Value), h, r.Attrs.CompressionType(), r.Timestamp, r.Value == nil})
 		})
 	}
 	if int64(len(got)) != stored {
