@@ -18,6 +18,7 @@ import (
 const (
 	topic      = "wolkvox.skill6.test"
 	dlqTopic   = topic + ".dlq"
+	tableTopic = topic + ".table"
 	partitions = 6
 )
 
@@ -25,7 +26,7 @@ const (
 // closes it when the test ends.
 func newCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	return newBareCluster(t, append([]kfake.Opt{kfake.SeedTopics(partitions, topic, dlqTopic)}, opts...)...)
+	return newBareCluster(t, append([]kfake.Opt{kfake.SeedTopics(partitions, topic, dlqTopic, tableTopic)}, opts...)...)
 }
 
 // newBareCluster starts an in-process Kafka without topics.
