@@ -106,8 +106,8 @@ type headerSlab struct {
 
 const (
 	headerSlabSize = 1024
-	// maxHeaders is the most headers a record has (schema's six
-	// CloudEvents headers, a dead letter's reason).
+	// maxHeaders is the most headers an event has: schema's eight
+	// CloudEvents headers.
 	maxHeaders = 8
 )
 

@@ -83,7 +83,7 @@ func window(seq, n int) []schema.Event {
 		return schema.Envelope{
 			EventID: fmt.Sprintf("%s-w%d-%s", eventType, seq, id), EventType: eventType,
 			SchemaVersion: schema.Version, Operation: "0032", SkillID: "7",
-			WindowStart: start, WindowEnd: start.Add(5 * time.Minute), FetchedAt: start.Add(7 * time.Minute),
+			WindowStart: start, WindowEnd: start.Add(5 * time.Minute), FetchedAt: schema.MilliOf(start.Add(7 * time.Minute)),
 			Producer: schema.Producer{Name: "skill6pub", Version: "test"},
 		}
 	}

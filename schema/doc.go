@@ -40,7 +40,11 @@
 //	ce_id           the event_id (dead_letter_id for a dead letter)
 //	ce_type         com.github.skill6pub.<event_type>.v<schema_version>
 //	ce_source       /wolkvox/<operation>/skill_6/<skill_id> (path-escaped)
+//	ce_subject      the DNIS (dnis_window, dnis_gone), or window_start
+//	                (window_closed, dead letters)
 //	ce_time         window_end, RFC 3339 with the operation's offset
+//	ce_dataschema   DataSchema(type): the $id of the JSON Schema document,
+//	                with #/$defs/<event_type> for an event
 //	content-type    application/json
 //
 // ce_type is reverse-DNS named after this project because skill6pub, not

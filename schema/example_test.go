@@ -33,7 +33,7 @@ func ExampleEncode_dnisWindow() {
 			SkillID:       "12",
 			WindowStart:   start,
 			WindowEnd:     start.Add(5 * time.Minute),
-			FetchedAt:     start.Add(6 * time.Minute),
+			FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 			Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 		},
 		DNIS:                "573001234567",
@@ -56,7 +56,9 @@ func ExampleEncode_dnisWindow() {
 	// ce_id: f436cd49dfde62ee5c1c54eafa387cf3
 	// ce_type: com.github.skill6pub.dnis_window.v1
 	// ce_source: /wolkvox/0032/skill_6/12
+	// ce_subject: 573001234567
 	// ce_time: 2025-03-09T10:05:00-05:00
+	// ce_dataschema: https://github.com/skill6pub/skill6pub/schema/events.v1.schema.json#/$defs/dnis_window
 	// content-type: application/json
 	// {
 	//   "event_id": "f436cd49dfde62ee5c1c54eafa387cf3",
@@ -67,7 +69,7 @@ func ExampleEncode_dnisWindow() {
 	//   "window_start": "2025-03-09T10:00:00-05:00",
 	//   "window_end": "2025-03-09T10:05:00-05:00",
 	//   "revision": 0,
-	//   "fetched_at": "2025-03-09T10:06:00-05:00",
+	//   "fetched_at": "2025-03-09T10:06:00.000-05:00",
 	//   "producer": {
 	//     "name": "skill6pub",
 	//     "version": "1.0.0"
@@ -128,7 +130,7 @@ func ExampleEncode_dnisGone() {
 			SkillID:       "12",
 			WindowStart:   start,
 			WindowEnd:     start.Add(5 * time.Minute),
-			FetchedAt:     start.Add(6 * time.Minute),
+			FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 			Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 		},
 		DNIS:       dnis,
@@ -143,7 +145,7 @@ func ExampleEncode_dnisGone() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12:b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f
-	// {"event_id":"b4e8d5353c5b9b2268a15ab3b3d15f30","event_type":"dnis_gone","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T15:00:00Z","window_end":"2025-03-09T15:05:00Z","revision":0,"fetched_at":"2025-03-09T15:06:00Z","producer":{"name":"skill6pub","version":"1.0.0"},"dnis":"b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f","dnis_hashed":true,"previous":{"inbound_calls":1,"answer_calls":1,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":100,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
+	// {"event_id":"b4e8d5353c5b9b2268a15ab3b3d15f30","event_type":"dnis_gone","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T15:00:00Z","window_end":"2025-03-09T15:05:00Z","revision":0,"fetched_at":"2025-03-09T15:06:00.000Z","producer":{"name":"skill6pub","version":"1.0.0"},"dnis":"b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f","dnis_hashed":true,"previous":{"inbound_calls":1,"answer_calls":1,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":100,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
 }
 
 // The mark that a window is complete: here a window without any call.
@@ -160,7 +162,7 @@ func ExampleEncode_windowClosed() {
 			SkillID:       "12",
 			WindowStart:   start,
 			WindowEnd:     start.Add(5 * time.Minute),
-			FetchedAt:     start.Add(6 * time.Minute),
+			FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 			Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 		},
 		PreviousWindowKnown: true,
@@ -175,7 +177,7 @@ func ExampleEncode_windowClosed() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12
-	// {"event_id":"ad6fc1903ac08aa8683f52cc6347f701","event_type":"window_closed","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T03:00:00-05:00","window_end":"2025-03-09T03:05:00-05:00","revision":0,"fetched_at":"2025-03-09T03:06:00-05:00","producer":{"name":"skill6pub","version":"1.0.0"},"previous_window_known":true,"previous_window_start":"2025-03-09T02:55:00-05:00","row_count":0,"merged_rows":0,"rejected_rows":0,"dnis_window_events":0,"gone_count":0,"repeat_callers":0,"maybe_truncated":false,"no_data":true,"totals":{"inbound_calls":0,"answer_calls":0,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":null,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
+	// {"event_id":"ad6fc1903ac08aa8683f52cc6347f701","event_type":"window_closed","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T03:00:00-05:00","window_end":"2025-03-09T03:05:00-05:00","revision":0,"fetched_at":"2025-03-09T03:06:00.000-05:00","producer":{"name":"skill6pub","version":"1.0.0"},"previous_window_known":true,"previous_window_start":"2025-03-09T02:55:00-05:00","row_count":0,"merged_rows":0,"rejected_rows":0,"dnis_window_events":0,"gone_count":0,"repeat_callers":0,"maybe_truncated":false,"no_data":true,"totals":{"inbound_calls":0,"answer_calls":0,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":null,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
 }
 
 // A row wolkvox sent that could not be typed goes to the dead-letter topic
@@ -188,7 +190,7 @@ func ExampleEncodeDeadLetter() {
 		SkillID:     "12",
 		WindowStart: start,
 		WindowEnd:   start.Add(5 * time.Minute),
-		FetchedAt:   start.Add(6 * time.Minute),
+		FetchedAt:   schema.MilliOf(start.Add(6 * time.Minute)),
 		Producer:    schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 	}
 	raw := json.RawMessage(`{"dnis":"573001112222","inbound_calls":"tres"}`)
@@ -200,7 +202,7 @@ func ExampleEncodeDeadLetter() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12
-	// {"dead_letter_id":"7aef5ccb1b2f935d6b70d5629da889da","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00-05:00","source":"row","row_index":4,"reason":"inbound_calls: \"tres\" is not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
+	// {"dead_letter_id":"7aef5ccb1b2f935d6b70d5629da889da","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00.000-05:00","source":"row","row_index":4,"reason":"inbound_calls: \"tres\" is not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
 }
 
 // Many events, the way the producer encodes a window: one Encoder per
@@ -219,7 +221,7 @@ func ExampleEncoder() {
 				SkillID:       "12",
 				WindowStart:   start,
 				WindowEnd:     start.Add(5 * time.Minute),
-				FetchedAt:     start.Add(6 * time.Minute),
+				FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 				Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 			},
 			DNIS: dnis,

@@ -29,7 +29,7 @@ func newBuild(cur Window, revision int) *build {
 		Revision:      revision,
 		// The clock may run in UTC or the host's zone; the events speak the
 		// operation's.
-		FetchedAt: cur.FetchedAt.In(cur.Start.Location()),
+		FetchedAt: schema.MilliOf(cur.FetchedAt.In(cur.Start.Location())),
 		Producer:  cur.Producer,
 	}
 	b.prepared = prepare(cur, &b.env)
