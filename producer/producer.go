@@ -13,6 +13,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/metrics"
+	"github.com/skill6pub/skill6pub/schema"
 )
 
 // batchTimeout is how long kafka-go waits for a partition's batch to fill.
@@ -124,6 +125,17 @@ func newTransport(cfg Config, s settings, mechanism sasl.Mechanism) *kafka.Trans
 
 // Topics returns the topic of the events and the dead-letter topic.
 func (p *Producer) Topics() (events, deadLetters string) { return p.cfg.Topic, p.settings.dlqTopic }
+
+// TopicNames checks cfg and returns the names of the topics the producer
+// writes, as KAFKA_TOPIC, KAFKA_DLQ_TOPIC and KAFKA_TABLE_TOPIC resolve.
+// The State topic is left empty: the producer does not write it.
+func TopicNames(cfg Config) (schema.Topics, error) {
+	s, err := cfg.check()
+	if err != nil {
+		return schema.Topics{}, err
+	}
+	return schema.Topics{Events: cfg.Topic, DeadLetters: s.dlqTopic, Table: s.tableTopic}, nil
+}
 
 // TableTopic returns the compacted table topic that PublishTable writes.
 func (p *Producer) TableTopic() string { return p.settings.tableTopic }
