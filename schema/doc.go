@@ -26,9 +26,13 @@
 // accidental collisions out of reach for any realistic number of events.
 //
 // Dead letters use the same construction with event_type "dead_letter" and
-// the subject "row:<index in the response's data array>",
-// "typed_row:<index among the typed rows>" for a row refused after it was
-// typed, or "event:<event_id>" for an event that could not be published.
+// the subject "event:<event_id>" for an event that could not be published.
+// A rejected row's subject is "row:<digest>:<n>" ("typed_row:<digest>:<n>"
+// for a row refused after it was typed), the digest being RowDigest of the
+// row as published and n the number of identical rows before it in the
+// response, and its revision in the hash is always 0: every revision of a
+// window that sees the same bad row gives it the same id, and a revision
+// sends only the dead letters its window has not published yet.
 //
 // # Kafka records
 //

@@ -194,7 +194,7 @@ func ExampleEncodeDeadLetter() {
 		Producer:    schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 	}
 	raw := json.RawMessage(`{"dnis":"573001112222","inbound_calls":"tres"}`)
-	m, err := schema.EncodeDeadLetter(schema.RowDeadLetter(&window, 4, `inbound_calls: "tres" is not a number`, raw, false))
+	m, err := schema.EncodeDeadLetter(schema.RowDeadLetter(&window, 4, 0, `inbound_calls "tres": not a number`, raw, false))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -202,7 +202,7 @@ func ExampleEncodeDeadLetter() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12
-	// {"dead_letter_id":"7aef5ccb1b2f935d6b70d5629da889da","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00.000-05:00","source":"row","row_index":4,"reason":"inbound_calls: \"tres\" is not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
+	// {"dead_letter_id":"b3881e39ebe4416f1ad8e34e7dd43f48","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00.000-05:00","source":"row","row_index":4,"reason":"inbound_calls \"tres\": not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
 }
 
 // Many events, the way the producer encodes a window: one Encoder per

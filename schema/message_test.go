@@ -144,16 +144,22 @@ func TestEncodeDeadLetter(t *testing.T) {
 func TestDeadLetterIDs(t *testing.T) {
 	env := sampleEnvelope(schema.TypeDNISWindow, "")
 	raw := json.RawMessage(`{"dnis":"1"}`)
-	a := schema.RowDeadLetter(&env, 3, "x", raw, false)
-	if b := schema.RowDeadLetter(&env, 3, "other reason", raw, false); b.DeadLetterID != a.DeadLetterID {
+	a := schema.RowDeadLetter(&env, 3, 0, "x", raw, false)
+	if b := schema.RowDeadLetter(&env, 3, 0, "other reason", raw, false); b.DeadLetterID != a.DeadLetterID {
 		t.Error("the same row of the same window got two ids")
 	}
+	// A re-fetch sees the same bad row elsewhere in the response, in
+	// another revision of the window: it is the same dead letter.
 	env.Revision = 1
+	if b := schema.RowDeadLetter(&env, 7, 0, "x", raw, false); b.DeadLetterID != a.DeadLetterID {
+		t.Error("the same row in a revision of the window got another id")
+	}
 	ids := map[string]string{
-		"row 3":       a.DeadLetterID,
-		"revision 1":  schema.RowDeadLetter(&env, 3, "x", raw, false).DeadLetterID,
-		"typed row 3": schema.TypedRowDeadLetter(&env, 3, "x", raw, false).DeadLetterID,
-		"event":       schema.EventDeadLetter(sampleDNISWindow(), raw, "too large").DeadLetterID,
+		"row":                     a.DeadLetterID,
+		"an identical second row": schema.RowDeadLetter(&env, 4, 1, "x", raw, false).DeadLetterID,
+		"another row":             schema.RowDeadLetter(&env, 3, 0, "x", json.RawMessage(`{"dnis":"2"}`), false).DeadLetterID,
+		"typed row":               schema.TypedRowDeadLetter(&env, 0, "x", raw, false).DeadLetterID,
+		"event":                   schema.EventDeadLetter(sampleDNISWindow(), raw, "too large").DeadLetterID,
 	}
 	seen := map[string]string{}
 	for name, id := range ids {
@@ -166,7 +172,7 @@ func TestDeadLetterIDs(t *testing.T) {
 
 func TestDeadLetterKeepsInvalidJSONReadable(t *testing.T) {
 	env := sampleEnvelope(schema.TypeDNISWindow, "")
-	d := schema.RowDeadLetter(&env, 0, "truncated", json.RawMessage(`{"dnis":"57`), false)
+	d := schema.RowDeadLetter(&env, 0, 0, "truncated", json.RawMessage(`{"dnis":"57`), false)
 	m, err := schema.EncodeDeadLetter(d)
 	if err != nil {
 		t.Fatal(err)
