@@ -157,8 +157,8 @@ func EncodeDeadLetter(d DeadLetter) (Message, error) {
 	b = append(b, d.Reason...)
 	enc.keep(b)
 	return Message{
-		Key:     b[:keyEnd:keyEnd],
-		Value:   value,
+		Key:   b[:keyEnd:keyEnd],
+		Value: value,
 		Headers: enc.headersOf(w, enc.ceType(kindDeadLetter), b[keyEnd:idEnd:idEnd], w.subject, enc.dataSchema(kindDeadLetter),
 			Header{Key: "reason", Value: b[idEnd:len(b):len(b)]}),
 	}, nil
@@ -186,7 +186,9 @@ func appendCloudEventType(b []byte, recordType string) []byte {
 const schemaBaseURI = "https://github.com/skill6pub/skill6pub/schema/"
 
 // EventsSchemaID is the $id of JSONSchemaDocument.
-func EventsSchemaID() string { return schemaBaseURI + "events.v" + strconv.Itoa(Version) + ".schema.json" }
+func EventsSchemaID() string {
+	return schemaBaseURI + "events.v" + strconv.Itoa(Version) + ".schema.json"
+}
 
 // DeadLetterSchemaID is the $id of DeadLetterJSONSchemaDocument.
 func DeadLetterSchemaID() string {
