@@ -102,7 +102,6 @@ func AsyncAPIDocument(topics Topics) ([]byte, error) {
 			"description": "wolkvox's report \"Calls and service level by DNIS\" (Reports Manager API skill_6), window by window, as per-DNIS events on Kafka. " +
 				"The payloads are the JSON Schema (draft 2020-12) documents " + EventsSchemaID() + " and " + DeadLetterSchemaID() +
 				" (`skill6pub schema`), whose definitions are copied under components/schemas; each record's ce_dataschema header names its definition.",
-			"license": map[string]any{"name": "See the repository"},
 		},
 		"defaultContentType": ContentType,
 		"channels":           channels,
