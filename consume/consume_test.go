@@ -326,7 +326,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 // timesOf pairs the times of a and b, events of the same type.
 func timesOf(a, b schema.Event) [][2]time.Time {
 	ha, hb := a.Head(), b.Head()
-	pairs := [][2]time.Time{{ha.WindowStart, hb.WindowStart}, {ha.WindowEnd, hb.WindowEnd}, {ha.FetchedAt, hb.FetchedAt}}
+	pairs := [][2]time.Time{{ha.WindowStart, hb.WindowStart}, {ha.WindowEnd, hb.WindowEnd}, {ha.FetchedAt.Time, hb.FetchedAt.Time}}
 	if ca, ok := a.(*schema.WindowClosed); ok {
 		cb := b.(*schema.WindowClosed)
 		if (ca.PreviousWindowStart == nil) != (cb.PreviousWindowStart == nil) {
@@ -343,7 +343,7 @@ func timesOf(a, b schema.Event) [][2]time.Time {
 // reflect.DeepEqual: a decoded time's zone is another *time.Location.
 func withoutTimes(e schema.Event) schema.Event {
 	zeroTimes := func(h *schema.Envelope) {
-		h.WindowStart, h.WindowEnd, h.FetchedAt = time.Time{}, time.Time{}, time.Time{}
+		h.WindowStart, h.WindowEnd, h.FetchedAt = time.Time{}, time.Time{}, schema.MilliTime{}
 	}
 	switch e := e.(type) {
 	case *schema.DNISWindow:

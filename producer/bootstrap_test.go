@@ -31,7 +31,7 @@ func TestBootstrapCreatesTopics(t *testing.T) {
 	if err := p.Bootstrap(ctx); err != nil {
 		t.Fatalf("bootstrap on a fresh cluster: %v", err)
 	}
-	for _, name := range []string{topic, dlqTopic} {
+	for _, name := range []string{topic, dlqTopic, tableTopic} {
 		info := c.TopicInfo(name)
 		if info == nil {
 			t.Fatalf("topic %s not created", name)
@@ -41,6 +41,13 @@ func TestBootstrapCreatesTopics(t *testing.T) {
 		}
 		if v := info.Configs["retention.ms"]; v == nil || *v != "-1" {
 			t.Errorf("%s retention.ms = %v, want -1", name, v)
+		}
+		policy := "delete" // KAFKA_TOPIC_CONFIGS, but for the table
+		if name == tableTopic {
+			policy = "compact"
+		}
+		if v := info.Configs["cleanup.policy"]; v == nil || *v != policy {
+			t.Errorf("%s cleanup.policy = %v, want %s", name, v, policy)
 		}
 	}
 	if err := p.Bootstrap(ctx); err != nil {

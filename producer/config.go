@@ -26,6 +26,7 @@ type Config struct {
 	Brokers      []string      `envconfig:"KAFKA_BROKERS" default:"127.0.0.1:9092" desc:"comma-separated host:port list of bootstrap brokers"`
 	Topic        string        `envconfig:"KAFKA_TOPIC" default:"wolkvox.skill6.dnis-service-level" desc:"topic of the events"`
 	DLQTopic     string        `envconfig:"KAFKA_DLQ_TOPIC" desc:"dead-letter topic for rows and events that cannot be published (default: KAFKA_TOPIC + .dlq)"`
+	TableTopic   string        `envconfig:"KAFKA_TABLE_TOPIC" desc:"compacted table topic: the latest dnis_window of each DNIS and window_closed of each skill, a tombstone when a DNIS goes (default: KAFKA_TOPIC + .table)"`
 	ClientID     string        `envconfig:"KAFKA_CLIENT_ID" default:"skill6pub" desc:"Kafka client id"`
 	Compression  string        `envconfig:"KAFKA_COMPRESSION" default:"none" desc:"none, gzip, snappy, lz4 or zstd"`
 	WriteTimeout time.Duration `envconfig:"KAFKA_WRITE_TIMEOUT" default:"30s" desc:"deadline of one window's publish before it is retried"`
@@ -57,6 +58,7 @@ type Config struct {
 type settings struct {
 	brokers      []string
 	dlqTopic     string
+	tableTopic   string
 	compression  kafka.Compression
 	tls          *tls.Config
 	sasl         sasl.Mechanism
@@ -132,6 +134,16 @@ func (c Config) check() (settings, error) {
 	}
 	if s.dlqTopic == c.Topic {
 		return s, configErr("KAFKA_DLQ_TOPIC", "must differ from KAFKA_TOPIC")
+	}
+	s.tableTopic = c.TableTopic
+	if s.tableTopic == "" {
+		s.tableTopic = c.Topic + ".table"
+	}
+	if problem := topicNameProblem(s.tableTopic); problem != "" {
+		return s, configErr("KAFKA_TABLE_TOPIC", fmt.Sprintf("%q %s", s.tableTopic, problem))
+	}
+	if s.tableTopic == c.Topic || s.tableTopic == s.dlqTopic {
+		return s, configErr("KAFKA_TABLE_TOPIC", "must differ from KAFKA_TOPIC and KAFKA_DLQ_TOPIC")
 	}
 	codec, ok := compression(c.Compression)
 	if !ok {

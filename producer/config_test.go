@@ -44,6 +44,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"dlq is topic", func(c *producer.Config) { c.DLQTopic = topic }, "KAFKA_DLQ_TOPIC", "must differ"},
 		{"topic with a space", func(c *producer.Config) { c.Topic = "dnis events" }, "KAFKA_TOPIC", "not a topic name"},
 		{"topic too long", func(c *producer.Config) { c.Topic = strings.Repeat("t", 250) }, "KAFKA_TOPIC", "249"},
+		{"table is topic", func(c *producer.Config) { c.TableTopic = topic }, "KAFKA_TABLE_TOPIC", "must differ"},
+		{"table is dlq", func(c *producer.Config) { c.TableTopic = topic + ".dlq" }, "KAFKA_TABLE_TOPIC", "must differ"},
+		{"table with a space", func(c *producer.Config) { c.TableTopic = "my table" }, "KAFKA_TABLE_TOPIC", "not a topic name"},
 		{"dlq with a slash", func(c *producer.Config) { c.DLQTopic = "dead/letters" }, "KAFKA_DLQ_TOPIC", "not a topic name"},
 		{"topic too long for its dlq", func(c *producer.Config) { c.Topic = strings.Repeat("t", 247) }, "KAFKA_DLQ_TOPIC", "249"},
 		{"unknown compression", func(c *producer.Config) { c.Compression = "brotli" }, "KAFKA_COMPRESSION", `"brotli" is unknown`},
@@ -146,5 +149,23 @@ func TestDeadLetterTopicDefaultsToTopicDotDLQ(t *testing.T) {
 	}
 	if _, dead := p.Topics(); dead != "errors" {
 		t.Errorf("dead-letter topic %q, want errors", dead)
+	}
+}
+
+func TestTableTopicDefaultsToTopicDotTable(t *testing.T) {
+	cfg := validConfig()
+	p, err := producer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.TableTopic(); got != topic+".table" {
+		t.Errorf("table topic %q, want %s.table", got, topic)
+	}
+	cfg.TableTopic = "dnis-table"
+	if p, err = producer.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.TableTopic(); got != "dnis-table" {
+		t.Errorf("table topic %q, want dnis-table", got)
 	}
 }

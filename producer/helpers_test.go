@@ -18,6 +18,7 @@ import (
 const (
 	topic      = "wolkvox.skill6.test"
 	dlqTopic   = topic + ".dlq"
+	tableTopic = topic + ".table"
 	partitions = 6
 )
 
@@ -25,7 +26,7 @@ const (
 // closes it when the test ends.
 func newCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	return newBareCluster(t, append([]kfake.Opt{kfake.SeedTopics(partitions, topic, dlqTopic)}, opts...)...)
+	return newBareCluster(t, append([]kfake.Opt{kfake.SeedTopics(partitions, topic, dlqTopic, tableTopic)}, opts...)...)
 }
 
 // newBareCluster starts an in-process Kafka without topics.
@@ -82,7 +83,7 @@ func window(seq, n int) []schema.Event {
 		return schema.Envelope{
 			EventID: fmt.Sprintf("%s-w%d-%s", eventType, seq, id), EventType: eventType,
 			SchemaVersion: schema.Version, Operation: "0032", SkillID: "7",
-			WindowStart: start, WindowEnd: start.Add(5 * time.Minute), FetchedAt: start.Add(7 * time.Minute),
+			WindowStart: start, WindowEnd: start.Add(5 * time.Minute), FetchedAt: schema.MilliOf(start.Add(7 * time.Minute)),
 			Producer: schema.Producer{Name: "skill6pub", Version: "test"},
 		}
 	}
@@ -113,6 +114,9 @@ type record struct {
 	Value     string
 	Headers   map[string]string
 	Codec     uint8
+	Timestamp time.Time
+	// Tombstone is true for a record whose value is null, not empty.
+	Tombstone bool
 }
 
 func (r record) id() string { return r.Headers["ce_id"] }
@@ -150,7 +154,7 @@ func readBack(t testing.TB, c *kfake.Cluster, topic string, opts ...kgo.Opt) []r
 			for _, kv := range r.Headers {
 				h[kv.Key] = string(kv.Value)
 			}
-			got = append(got, record{r.Topic, r.Partition, r.Offset, string(r.Key), string(r.Value), h, r.Attrs.CompressionType()})
+			got = append(got, record{r.Topic, r.Partition, r.Offset, string(r.Key), string(r.Value), h, r.Attrs.CompressionType(), r.Timestamp, r.Value == nil})
 		})
 	}
 	if int64(len(got)) != stored {

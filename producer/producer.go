@@ -13,6 +13,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/metrics"
+	"github.com/skill6pub/skill6pub/schema"
 )
 
 // batchTimeout is how long kafka-go waits for a partition's batch to fill.
@@ -116,18 +117,36 @@ func newTransport(cfg Config, s settings, mechanism sasl.Mechanism) *kafka.Trans
 		ClientID: cfg.ClientID,
 		TLS:      s.tls,
 		SASL:     mechanism,
-		// Only our two topics: the metadata of a large cluster is not
-		// fetched every few seconds.
-		MetadataTopics: []string{cfg.Topic, s.dlqTopic},
+		// Only our topics: the metadata of a large cluster is not fetched
+		// every few seconds.
+		MetadataTopics: s.topics(cfg),
 	}
 }
 
 // Topics returns the topic of the events and the dead-letter topic.
 func (p *Producer) Topics() (events, deadLetters string) { return p.cfg.Topic, p.settings.dlqTopic }
 
+// TopicNames checks cfg and returns the names of the topics the producer
+// writes, as KAFKA_TOPIC, KAFKA_DLQ_TOPIC and KAFKA_TABLE_TOPIC resolve.
+// The State topic is left empty: the producer does not write it.
+func TopicNames(cfg Config) (schema.Topics, error) {
+	s, err := cfg.check()
+	if err != nil {
+		return schema.Topics{}, err
+	}
+	return schema.Topics{Events: cfg.Topic, DeadLetters: s.dlqTopic, Table: s.tableTopic}, nil
+}
+
+// TableTopic returns the compacted table topic that PublishTable writes.
+func (p *Producer) TableTopic() string { return p.settings.tableTopic }
+
+// topics are every topic the producer writes: events, dead letters, table.
+func (s settings) topics(cfg Config) []string { return []string{cfg.Topic, s.dlqTopic, s.tableTopic} }
+
 // Bootstrap prepares the topics at start. With KAFKA_CREATE_TOPICS it
-// creates both (an existing topic is left as it is); otherwise it checks
-// that both exist and says how to fix it when one does not.
+// creates the three (an existing topic is left as it is; the table topic
+// is compacted); otherwise it checks that they exist and says how to fix it
+// when one does not.
 func (p *Producer) Bootstrap(ctx context.Context) error {
 	if p.cfg.CreateTopics {
 		if err := p.createTopics(ctx); err != nil {
@@ -139,12 +158,16 @@ func (p *Producer) Bootstrap(ctx context.Context) error {
 
 func (p *Producer) createTopics(ctx context.Context) error {
 	req := &kafka.CreateTopicsRequest{}
-	for _, topic := range []string{p.cfg.Topic, p.settings.dlqTopic} {
+	for _, topic := range p.settings.topics(p.cfg) {
+		configs := p.settings.topicConfigs
+		if topic == p.settings.tableTopic {
+			configs = compacted(configs)
+		}
 		req.Topics = append(req.Topics, kafka.TopicConfig{
 			Topic:             topic,
 			NumPartitions:     p.cfg.TopicPartitions,
 			ReplicationFactor: p.cfg.TopicReplication,
-			ConfigEntries:     p.settings.topicConfigs,
+			ConfigEntries:     configs,
 		})
 	}
 	resp, err := p.admin.CreateTopics(ctx, req)
@@ -169,9 +192,23 @@ func (p *Producer) createTopics(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// checkTopics fails unless the brokers know both topics.
+// compacted returns configs with cleanup.policy=compact in place of any
+// cleanup.policy of KAFKA_TOPIC_CONFIGS: a table topic that deleted by age
+// would lose the DNIS that stay unchanged for long, and one that kept
+// everything would grow with every window.
+func compacted(configs []kafka.ConfigEntry) []kafka.ConfigEntry {
+	out := []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
+	for _, c := range configs {
+		if c.ConfigName != "cleanup.policy" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// checkTopics fails unless the brokers know every topic.
 func (p *Producer) checkTopics(ctx context.Context) error {
-	meta, err := p.admin.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{p.cfg.Topic, p.settings.dlqTopic}})
+	meta, err := p.admin.Metadata(ctx, &kafka.MetadataRequest{Topics: p.settings.topics(p.cfg)})
 	if err != nil {
 		return fmt.Errorf("kafka metadata: %w", p.explain(ctx, p.cfg.Topic, err))
 	}
@@ -184,7 +221,7 @@ func (p *Producer) checkTopics(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Ready reports whether the brokers answer and know both topics, for the
+// Ready reports whether the brokers answer and know every topic, for the
 // ops server's /readyz. The topic check reads kafka-go's metadata cache,
 // which is at most Transport.MetadataTTL (6 s) old; the broker round trip is
 // live.

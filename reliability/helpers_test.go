@@ -56,7 +56,7 @@ func newWorld(t testing.TB, brokers int, simCfg wolkvoxsim.Config, skills ...str
 	w := &world{t: t, loc: loc, stateDir: t.TempDir(), logs: &syncbuf.Buffer{}}
 	w.upstream = NewUpstream(t, simCfg)
 	topic := cfg.Kafka.Topic
-	w.kafka = NewKafka(t, brokers, partitions, topic, topic+".dlq")
+	w.kafka = NewKafka(t, brokers, partitions, topic, topic+".dlq", topic+".table")
 
 	cfg.Wolkvox.Server = "0032"
 	cfg.Wolkvox.BaseURL = w.upstream.URL

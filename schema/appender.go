@@ -135,7 +135,7 @@ func appendWindowMembers(b []byte, e *Envelope) ([]byte, error) {
 	b = append(b, `,"revision":`...)
 	b = strconv.AppendInt(b, int64(e.Revision), 10)
 	b = append(b, `,"fetched_at":`...)
-	if b, err = appendTime(b, e.FetchedAt); err != nil {
+	if b, err = appendMilliTime(b, e.FetchedAt.Time); err != nil {
 		return b, err
 	}
 	b = appendStringField(b, `,"producer":{"name":`, e.Producer.Name)

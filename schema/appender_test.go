@@ -42,7 +42,7 @@ func TestAppenderMatchesEncodingJSON(t *testing.T) {
 	odd.Producer = schema.Producer{Name: "skill6pub</script>", Version: "v1.0.0-ß"}
 	odd.SkillID = "all"
 	odd.WindowStart = time.Date(2025, 3, 9, 10, 0, 0, 0, time.FixedZone("", 5*3600+1800))
-	odd.FetchedAt = time.Date(2025, 3, 9, 10, 6, 0, 123456789, time.UTC)
+	odd.FetchedAt = schema.MilliOf(time.Date(2025, 3, 9, 10, 6, 0, 123456789, time.UTC))
 	odd.Previous, odd.Delta = nil, nil
 	odd.Change = schema.ChangeNew
 	same(odd)

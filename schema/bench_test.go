@@ -33,7 +33,7 @@ func BenchmarkEncode(b *testing.B) {
 	window := func(rows []fetch.Row) snapshot.Window {
 		e := sampleEnvelope(schema.TypeDNISWindow, "")
 		return snapshot.Window{Operation: e.Operation, SkillID: e.SkillID, Start: e.WindowStart, End: e.WindowEnd,
-			FetchedAt: e.FetchedAt, Producer: e.Producer, Report: fetch.Report{Rows: rows}}
+			FetchedAt: e.FetchedAt.Time, Producer: e.Producer, Report: fetch.Report{Rows: rows}}
 	}
 	prev := snapshot.Diff(nil, window(rowsFrom(0))).Snapshot
 	events := snapshot.Diff(&prev, window(rowsFrom(30_000))).Events.All()

@@ -14,7 +14,7 @@ import (
 // be UTF-8 JSON that strict consumers read, with the row's shape kept.
 func TestDeadLetterOfARowThatIsNotUTF8IsValidJSON(t *testing.T) {
 	w := &schema.Envelope{Operation: "0032", SkillID: "12", WindowStart: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), WindowEnd: time.Date(2026, 3, 2, 10, 5, 0, 0, time.UTC)}
-	d := schema.RowDeadLetter(w, 3, "dnis is not valid UTF-8", json.RawMessage("{\"dnis\":\"57\xff\xfe\",\"inbound_calls\":\"1\"}"), false)
+	d := schema.RowDeadLetter(w, 3, 0, "dnis is not valid UTF-8", json.RawMessage("{\"dnis\":\"57\xff\xfe\",\"inbound_calls\":\"1\"}"), false)
 	m, err := schema.EncodeDeadLetter(d)
 	if err != nil {
 		t.Fatal(err)

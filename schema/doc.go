@@ -37,9 +37,13 @@
 // other ids. Consumers keep the first copy of each id.
 //
 // Dead letters use the same construction with event_type "dead_letter" and
-// the subject "row:<index in the response's data array>",
-// "typed_row:<index among the typed rows>" for a row refused after it was
-// typed, or "event:<event_id>" for an event that could not be published.
+// the subject "event:<event_id>" for an event that could not be published.
+// A rejected row's subject is "row:<digest>:<n>" ("typed_row:<digest>:<n>"
+// for a row refused after it was typed), the digest being RowDigest of the
+// row as published and n the number of identical rows before it in the
+// response, and its revision in the hash is always 0: every revision of a
+// window that sees the same bad row gives it the same id, and a revision
+// sends only the dead letters its window has not published yet.
 //
 // # Kafka records
 //
@@ -51,7 +55,11 @@
 //	ce_id           the event_id (dead_letter_id for a dead letter)
 //	ce_type         com.github.skill6pub.<event_type>.v<schema_version>
 //	ce_source       /wolkvox/<operation>/skill_6/<skill_id> (path-escaped)
+//	ce_subject      the DNIS (dnis_window, dnis_gone), or window_start
+//	                (window_closed, dead letters)
 //	ce_time         window_end, RFC 3339 with the operation's offset
+//	ce_dataschema   DataSchema(type): the $id of the JSON Schema document,
+//	                with #/$defs/<event_type> for an event
 //	content-type    application/json
 //
 // ce_type is reverse-DNS named after this project because skill6pub, not

@@ -31,8 +31,9 @@ type Encoder struct {
 
 	window      window // what the last envelope shares with the next ones
 	windowKnown bool   // window was formatted from the last envelope
-	// ceTypes are the ce_type header values, formatted on first use.
-	ceTypes [recordKinds][]byte
+	// ceTypes and dataSchemas are the ce_type and ce_dataschema header
+	// values, formatted on first use.
+	ceTypes, dataSchemas [recordKinds][]byte
 	// buffer holds the encoded bytes; its free capacity is what later
 	// messages are cut from.
 	buffer  []byte
@@ -54,12 +55,13 @@ const (
 	// and every metric, its key and its id take about 1,200 bytes. A larger
 	// event is still encoded, in an allocation of its own.
 	messageRoom = 1280
-	// windowRoom is the same for a window's shared parts (about 300 bytes).
-	windowRoom = 448
-	// ceTypeRoom is the same for a ce_type (about 35 bytes).
-	ceTypeRoom = 64
+	// windowRoom is the same for a window's shared parts (about 400 bytes).
+	windowRoom = 512
+	// ceTypeRoom is the same for a ce_type (about 35 bytes) and a
+	// ce_dataschema (about 95).
+	ceTypeRoom = 128
 	// ceHeaders is the number of CloudEvents headers of a record.
-	ceHeaders = 6
+	ceHeaders = 8
 )
 
 // Encode turns an event into a Kafka message, byte for byte what the
@@ -70,7 +72,7 @@ func (enc *Encoder) Encode(e Event) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	return Message{Key: r.key, Value: r.value, Headers: enc.headersOf(r.window, r.ceType, r.id)}, nil
+	return Message{Key: r.key, Value: r.value, Headers: enc.headersOf(r.window, r.ceType, r.id, r.subject, r.dataSchema)}, nil
 }
 
 // EncodeTo is Encode for a caller that keeps headers in a type of its own
@@ -82,7 +84,7 @@ func (enc *Encoder) EncodeTo(e Event, header func(key string, value []byte)) (ke
 	if err != nil {
 		return nil, nil, err
 	}
-	for i, v := range r.window.ceHeaderValues(r.ceType, r.id) {
+	for i, v := range r.window.ceHeaderValues(r.ceType, r.id, r.subject, r.dataSchema) {
 		header(ceHeaderNames[i], v)
 	}
 	return r.key, r.value, nil
@@ -90,8 +92,8 @@ func (enc *Encoder) EncodeTo(e Event, header func(key string, value []byte)) (ke
 
 // encoded is one record: its key and value, and what its headers are made of.
 type encoded struct {
-	key, value, id, ceType []byte
-	window                 *window
+	key, value, id, ceType, subject, dataSchema []byte
+	window                                      *window
 }
 
 func (enc *Encoder) encode(e Event) (encoded, error) {
@@ -110,20 +112,28 @@ func (enc *Encoder) encode(e Event) (encoded, error) {
 	}
 	valueEnd := len(b)
 	b = append(b, w.key...)
+	subject := w.subject
 	if dnis, ok := dnisOf(e); ok {
 		b = append(b, ':')
 		b = append(b, dnis...)
+		// The DNIS is the key's last part: ce_subject shares its bytes.
+		subject = nil
 	}
 	keyEnd := len(b)
 	b = append(b, h.EventID...)
 	enc.keep(b)
+	if subject == nil {
+		subject = b[valueEnd+len(w.key)+1 : keyEnd : keyEnd]
+	}
 	// Three-index slices: appending to one part can never overwrite the next.
 	return encoded{
-		key:    b[valueEnd:keyEnd:keyEnd],
-		value:  b[:valueEnd:valueEnd],
-		id:     b[keyEnd:len(b):len(b)],
-		ceType: enc.ceType(kind),
-		window: w,
+		key:        b[valueEnd:keyEnd:keyEnd],
+		value:      b[:valueEnd:valueEnd],
+		id:         b[keyEnd:len(b):len(b)],
+		ceType:     enc.ceType(kind),
+		subject:    subject,
+		dataSchema: enc.dataSchema(kind),
+		window:     w,
 	}, nil
 }
 
@@ -137,6 +147,9 @@ type window struct {
 	members                                  []byte // see appendWindowMembers
 	key                                      []byte // {operation}:{skill_id}
 	specVersion, source, ceTime, contentType []byte
+	// subject is the ce_subject of the records about the whole window
+	// (window_closed, dead letters): its start.
+	subject []byte
 }
 
 // windowOf returns the shared parts of h's window, formatting them unless
@@ -162,16 +175,19 @@ func (enc *Encoder) windowOf(h *Envelope) (*window, error) {
 	b = h.WindowEnd.AppendFormat(b, time.RFC3339Nano)
 	timeEnd := len(b)
 	b = append(b, ContentType...)
+	typeEnd := len(b)
+	b = h.WindowStart.AppendFormat(b, time.RFC3339Nano)
 	enc.keep(b)
 	enc.window = window{
 		operation: h.Operation, skillID: h.SkillID, start: h.WindowStart, end: h.WindowEnd,
-		fetchedAt: h.FetchedAt, revision: h.Revision, producer: h.Producer,
+		fetchedAt: h.FetchedAt.Time, revision: h.Revision, producer: h.Producer,
 		members:     b[:membersEnd:membersEnd],
 		key:         b[membersEnd:keyEnd:keyEnd],
 		specVersion: b[keyEnd:specEnd:specEnd],
 		source:      b[specEnd:sourceEnd:sourceEnd],
 		ceTime:      b[sourceEnd:timeEnd:timeEnd],
-		contentType: b[timeEnd:len(b):len(b)],
+		contentType: b[timeEnd:typeEnd:typeEnd],
+		subject:     b[typeEnd:len(b):len(b)],
 	}
 	enc.windowKnown = true
 	return &enc.window, nil
@@ -182,7 +198,7 @@ func (enc *Encoder) windowOf(h *Envelope) (*window, error) {
 func (w *window) formattedFrom(h *Envelope) bool {
 	return h.Operation == w.operation && h.SkillID == w.skillID && h.Revision == w.revision &&
 		h.Producer == w.producer &&
-		sameRFC3339(h.WindowStart, w.start) && sameRFC3339(h.WindowEnd, w.end) && sameRFC3339(h.FetchedAt, w.fetchedAt)
+		sameRFC3339(h.WindowStart, w.start) && sameRFC3339(h.WindowEnd, w.end) && sameRFC3339(h.FetchedAt.Time, w.fetchedAt)
 }
 
 // sameRFC3339 reports whether a and b are written alike in RFC 3339: the
@@ -236,9 +252,20 @@ func (enc *Encoder) ceType(kind recordKind) []byte {
 	return enc.ceTypes[kind]
 }
 
+// dataSchema returns the ce_dataschema header value of a kind of record.
+func (enc *Encoder) dataSchema(kind recordKind) []byte {
+	if enc.dataSchemas[kind] == nil {
+		b := appendDataSchema(enc.room(ceTypeRoom), kind.recordType())
+		enc.keep(b)
+		enc.dataSchemas[kind] = b[:len(b):len(b)]
+	}
+	return enc.dataSchemas[kind]
+}
+
 // headersOf returns the CloudEvents headers of a record of w: the values
-// are w's but for ceType and id, then the extra headers.
-func (enc *Encoder) headersOf(w *window, ceType, id []byte, extra ...Header) []Header {
+// are w's but for ceType, id, subject and dataSchema, then the extra
+// headers.
+func (enc *Encoder) headersOf(w *window, ceType, id, subject, dataSchema []byte, extra ...Header) []Header {
 	n := ceHeaders + len(extra)
 	if cap(enc.headers)-len(enc.headers) < n {
 		slots := enc.headerSlots
@@ -253,7 +280,7 @@ func (enc *Encoder) headersOf(w *window, ceType, id []byte, extra ...Header) []H
 	// garbage collector's bulk write barrier, several times slower while
 	// it marks.
 	h := enc.headers[from : from+n : from+n]
-	for i, v := range w.ceHeaderValues(ceType, id) {
+	for i, v := range w.ceHeaderValues(ceType, id, subject, dataSchema) {
 		h[i].Key = ceHeaderNames[i]
 		h[i].Value = v
 	}
@@ -262,9 +289,9 @@ func (enc *Encoder) headersOf(w *window, ceType, id []byte, extra ...Header) []H
 }
 
 // ceHeaderNames are the CloudEvents headers of every record, in order.
-var ceHeaderNames = [ceHeaders]string{"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "content-type"}
+var ceHeaderNames = [ceHeaders]string{"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_subject", "ce_time", "ce_dataschema", "content-type"}
 
 // ceHeaderValues are the values of ceHeaderNames for a record of w.
-func (w *window) ceHeaderValues(ceType, id []byte) [ceHeaders][]byte {
-	return [ceHeaders][]byte{w.specVersion, id, ceType, w.source, w.ceTime, w.contentType}
+func (w *window) ceHeaderValues(ceType, id, subject, dataSchema []byte) [ceHeaders][]byte {
+	return [ceHeaders][]byte{w.specVersion, id, ceType, w.source, subject, w.ceTime, dataSchema, w.contentType}
 }

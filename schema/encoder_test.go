@@ -130,13 +130,13 @@ func TestEncoderNoticesEveryEnvelopeChange(t *testing.T) {
 		"window start +05:30":   func(h *schema.Envelope) { h.WindowStart = h.WindowStart.In(time.FixedZone("IST", 5*3600+1800)) },
 		"same offset, new zone": func(h *schema.Envelope) { h.WindowStart = h.WindowStart.In(time.FixedZone("EST", -5*3600)) },
 		"revision":              func(h *schema.Envelope) { h.Revision = 3 },
-		"fetched a bit later":   func(h *schema.Envelope) { h.FetchedAt = h.FetchedAt.Add(time.Millisecond) },
-		"fetched at, in UTC":    func(h *schema.Envelope) { h.FetchedAt = h.FetchedAt.UTC() },
+		"fetched a bit later":   func(h *schema.Envelope) { h.FetchedAt = schema.MilliOf(h.FetchedAt.Add(time.Millisecond)) },
+		"fetched at, in UTC":    func(h *schema.Envelope) { h.FetchedAt = schema.MilliOf(h.FetchedAt.UTC()) },
 		"producer name":         func(h *schema.Envelope) { h.Producer.Name = "other" },
 		"producer version":      func(h *schema.Envelope) { h.Producer.Version = "1.0.1" },
 		"producer to escape":    func(h *schema.Envelope) { h.Producer.Version = "1.0.0</script>" },
 		"event id only":         func(h *schema.Envelope) { h.EventID = strings.Repeat("f", 32) },
-		"fetched in year 10000": func(h *schema.Envelope) { h.FetchedAt = h.FetchedAt.AddDate(7975, 0, 0) },
+		"fetched in year 10000": func(h *schema.Envelope) { h.FetchedAt = schema.MilliOf(h.FetchedAt.AddDate(7975, 0, 0)) },
 	}
 	var enc schema.Encoder
 	for name, change := range variants {

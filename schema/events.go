@@ -65,8 +65,8 @@ type Envelope struct {
 	// each time a re-fetch finds changed data.
 	Revision int `json:"revision"`
 	// FetchedAt is when the data was read from wolkvox, in the operation's
-	// time zone.
-	FetchedAt time.Time `json:"fetched_at"`
+	// time zone, to the millisecond.
+	FetchedAt MilliTime `json:"fetched_at"`
 	Producer  Producer  `json:"producer"`
 }
 
@@ -190,7 +190,7 @@ type DeadLetter struct {
 	WindowStart   time.Time `json:"window_start"`
 	WindowEnd     time.Time `json:"window_end"`
 	Revision      int       `json:"revision"`
-	FetchedAt     time.Time `json:"fetched_at"`
+	FetchedAt     MilliTime `json:"fetched_at"`
 	// Source is DeadLetterRow or DeadLetterEvent.
 	Source string `json:"source"`
 	// RowIndex is the row's position in the response's data array; null for

@@ -34,7 +34,7 @@ func ExampleEncode_dnisWindow() {
 			SkillID:       "12",
 			WindowStart:   start,
 			WindowEnd:     start.Add(5 * time.Minute),
-			FetchedAt:     start.Add(6 * time.Minute),
+			FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 			Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 		},
 		DNIS:                "573001234567",
@@ -57,7 +57,9 @@ func ExampleEncode_dnisWindow() {
 	// ce_id: ebbdbbf533fe39d5adbee71af2bb2305
 	// ce_type: com.github.skill6pub.dnis_window.v1
 	// ce_source: /wolkvox/0032/skill_6/12
+	// ce_subject: 573001234567
 	// ce_time: 2025-03-09T10:05:00-05:00
+	// ce_dataschema: https://github.com/skill6pub/skill6pub/schema/events.v1.schema.json#/$defs/dnis_window
 	// content-type: application/json
 	// {
 	//   "event_id": "ebbdbbf533fe39d5adbee71af2bb2305",
@@ -68,7 +70,7 @@ func ExampleEncode_dnisWindow() {
 	//   "window_start": "2025-03-09T10:00:00-05:00",
 	//   "window_end": "2025-03-09T10:05:00-05:00",
 	//   "revision": 0,
-	//   "fetched_at": "2025-03-09T10:06:00-05:00",
+	//   "fetched_at": "2025-03-09T10:06:00.000-05:00",
 	//   "producer": {
 	//     "name": "skill6pub",
 	//     "version": "1.0.0"
@@ -130,7 +132,7 @@ func ExampleEncode_dnisGone() {
 			SkillID:       "12",
 			WindowStart:   start,
 			WindowEnd:     start.Add(5 * time.Minute),
-			FetchedAt:     start.Add(6 * time.Minute),
+			FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 			Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 		},
 		DNIS:       dnis,
@@ -145,7 +147,7 @@ func ExampleEncode_dnisGone() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12:b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f
-	// {"event_id":"792badade72c38214c95a150add9edb4","event_type":"dnis_gone","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T15:00:00Z","window_end":"2025-03-09T15:05:00Z","revision":0,"fetched_at":"2025-03-09T15:06:00Z","producer":{"name":"skill6pub","version":"1.0.0"},"dnis":"b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f","dnis_hashed":true,"previous":{"inbound_calls":1,"answer_calls":1,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":100,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
+	// {"event_id":"792badade72c38214c95a150add9edb4","event_type":"dnis_gone","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T15:00:00Z","window_end":"2025-03-09T15:05:00Z","revision":0,"fetched_at":"2025-03-09T15:06:00.000Z","producer":{"name":"skill6pub","version":"1.0.0"},"dnis":"b731789de483ce78ca416cce29ff6855f86d782b0930d4d691a7b04b7a0a945f","dnis_hashed":true,"previous":{"inbound_calls":1,"answer_calls":1,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":100,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
 }
 
 // The mark that a window is complete: here a window without any call.
@@ -162,7 +164,7 @@ func ExampleEncode_windowClosed() {
 			SkillID:       "12",
 			WindowStart:   start,
 			WindowEnd:     start.Add(5 * time.Minute),
-			FetchedAt:     start.Add(6 * time.Minute),
+			FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 			Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 		},
 		PreviousWindowKnown: true,
@@ -177,7 +179,7 @@ func ExampleEncode_windowClosed() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12
-	// {"event_id":"5f83b3f222cea852a7adddc1547d9387","event_type":"window_closed","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T03:00:00-05:00","window_end":"2025-03-09T03:05:00-05:00","revision":0,"fetched_at":"2025-03-09T03:06:00-05:00","producer":{"name":"skill6pub","version":"1.0.0"},"previous_window_known":true,"previous_window_start":"2025-03-09T02:55:00-05:00","row_count":0,"merged_rows":0,"rejected_rows":0,"dnis_window_events":0,"gone_count":0,"repeat_callers":0,"maybe_truncated":false,"no_data":true,"totals":{"inbound_calls":0,"answer_calls":0,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":null,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
+	// {"event_id":"5f83b3f222cea852a7adddc1547d9387","event_type":"window_closed","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T03:00:00-05:00","window_end":"2025-03-09T03:05:00-05:00","revision":0,"fetched_at":"2025-03-09T03:06:00.000-05:00","producer":{"name":"skill6pub","version":"1.0.0"},"previous_window_known":true,"previous_window_start":"2025-03-09T02:55:00-05:00","row_count":0,"merged_rows":0,"rejected_rows":0,"dnis_window_events":0,"gone_count":0,"repeat_callers":0,"maybe_truncated":false,"no_data":true,"totals":{"inbound_calls":0,"answer_calls":0,"abandon_calls":0,"service_level_10s_pct":null,"service_level_20s_pct":null,"service_level_30s_pct":null,"abandon_pct":null,"asa_seconds":null,"ata_seconds":null}}
 }
 
 // A row wolkvox sent that could not be typed goes to the dead-letter topic
@@ -190,11 +192,11 @@ func ExampleEncodeDeadLetter() {
 		SkillID:     "12",
 		WindowStart: start,
 		WindowEnd:   start.Add(5 * time.Minute),
-		FetchedAt:   start.Add(6 * time.Minute),
+		FetchedAt:   schema.MilliOf(start.Add(6 * time.Minute)),
 		Producer:    schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 	}
 	raw := json.RawMessage(`{"dnis":"573001112222","inbound_calls":"tres"}`)
-	m, err := schema.EncodeDeadLetter(schema.RowDeadLetter(&window, 4, `inbound_calls: "tres" is not a number`, raw, false))
+	m, err := schema.EncodeDeadLetter(schema.RowDeadLetter(&window, 4, 0, `inbound_calls "tres": not a number`, raw, false))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -202,7 +204,7 @@ func ExampleEncodeDeadLetter() {
 	fmt.Printf("key: %s\n%s\n", m.Key, m.Value)
 	// Output:
 	// key: 0032:12
-	// {"dead_letter_id":"e500801bec9fcf31b0e8185665b4f315","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00-05:00","source":"row","row_index":4,"reason":"inbound_calls: \"tres\" is not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
+	// {"dead_letter_id":"8ffdb2bda85362c2b49486e248148b1a","schema_version":1,"operation":"0032","skill_id":"12","window_start":"2025-03-09T10:00:00-05:00","window_end":"2025-03-09T10:05:00-05:00","revision":0,"fetched_at":"2025-03-09T10:06:00.000-05:00","source":"row","row_index":4,"reason":"inbound_calls \"tres\": not a number","dnis_hashed":false,"raw":{"dnis":"573001112222","inbound_calls":"tres"},"producer":{"name":"skill6pub","version":"1.0.0"}}
 }
 
 // Many events, the way the producer encodes a window: one Encoder per
@@ -222,7 +224,7 @@ func ExampleEncoder() {
 				SkillID:       "12",
 				WindowStart:   start,
 				WindowEnd:     start.Add(5 * time.Minute),
-				FetchedAt:     start.Add(6 * time.Minute),
+				FetchedAt:     schema.MilliOf(start.Add(6 * time.Minute)),
 				Producer:      schema.Producer{Name: "skill6pub", Version: "1.0.0"},
 			},
 			DNIS: dnis,

@@ -93,18 +93,34 @@ func appendLengthPrefixed(b []byte, s string) []byte {
 // data array, in the window that w describes (its operation, skill, window,
 // revision, fetch time and producer; its id and type are not used). raw
 // should already have gone through DNISHasher.PseudonymizeRaw.
-func RowDeadLetter(w *Envelope, rowIndex int, reason string, raw json.RawMessage, dnisHashed bool) DeadLetter {
-	d := newDeadLetter(w, DeadLetterRow, "row:"+strconv.Itoa(rowIndex), reason, raw, dnisHashed)
+//
+// Its id depends on the window and on the row as published, not on the
+// revision nor on the row's place in the response: the subject is
+// "row:<RowDigest(raw)>:<occurrence>", occurrence counting the identical
+// rows before it in the response. A bad row that every re-fetch of the
+// window returns unchanged is thus one dead letter: snapshot.Revise sends
+// only the dead letters whose ids the window has not published yet.
+func RowDeadLetter(w *Envelope, rowIndex, occurrence int, reason string, raw json.RawMessage, dnisHashed bool) DeadLetter {
+	raw = publishableRaw(raw)
+	d := newDeadLetter(w, DeadLetterRow, "row:"+RowDigest(raw)+":"+strconv.Itoa(occurrence), reason, raw, dnisHashed)
 	d.RowIndex = IntOf(int64(rowIndex))
 	return d
 }
 
 // TypedRowDeadLetter is the dead letter of a row that was typed but then
-// refused (a metric out of range, see Metrics.Validate); typedIndex is its
-// position among the typed rows, as its place in the data array is no
-// longer known.
-func TypedRowDeadLetter(w *Envelope, typedIndex int, reason string, raw json.RawMessage, dnisHashed bool) DeadLetter {
-	return newDeadLetter(w, DeadLetterRow, "typed_row:"+strconv.Itoa(typedIndex), reason, raw, dnisHashed)
+// refused (a metric out of range, see Metrics.Validate): raw is the row as
+// typed, its place in the data array being no longer known. Its id is made
+// like RowDeadLetter's, with the subject "typed_row:<digest>:<occurrence>".
+func TypedRowDeadLetter(w *Envelope, occurrence int, reason string, raw json.RawMessage, dnisHashed bool) DeadLetter {
+	raw = publishableRaw(raw)
+	return newDeadLetter(w, DeadLetterRow, "typed_row:"+RowDigest(raw)+":"+strconv.Itoa(occurrence), reason, raw, dnisHashed)
+}
+
+// RowDigest is the digest of a rejected row in its dead letter's id: 32 hex
+// digits of the SHA-256 of its raw JSON as published.
+func RowDigest(raw json.RawMessage) string {
+	sum := sha256.Sum256(publishableRaw(raw))
+	return hex.EncodeToString(sum[:16])
 }
 
 // EventDeadLetter is the dead letter of an event that could not be
@@ -121,7 +137,9 @@ func EventDeadLetter(e Event, value []byte, reason string) DeadLetter {
 	return newDeadLetter(h, DeadLetterEvent, "event:"+h.EventID, reason, value, hashed)
 }
 
-func newDeadLetter(w *Envelope, source, subject, reason string, raw json.RawMessage, dnisHashed bool) DeadLetter {
+// publishableRaw returns raw as a dead letter carries it: valid UTF-8, and
+// valid JSON.
+func publishableRaw(raw json.RawMessage) json.RawMessage {
 	if !utf8.Valid(raw) {
 		// JSON is UTF-8: a byte that is not would make the whole dead
 		// letter unreadable to strict consumers. It can only sit inside a
@@ -132,8 +150,19 @@ func newDeadLetter(w *Envelope, source, subject, reason string, raw json.RawMess
 		// Keep what arrived, readable, rather than fail to encode the record.
 		raw, _ = json.Marshal(string(raw))
 	}
+	return raw
+}
+
+func newDeadLetter(w *Envelope, source, subject, reason string, raw json.RawMessage, dnisHashed bool) DeadLetter {
+	raw = publishableRaw(raw)
+	// A row's dead letter is one whatever the revision that sends it; an
+	// event's belongs to its event's revision.
+	idRevision := w.Revision
+	if source == DeadLetterRow {
+		idRevision = 0
+	}
 	return DeadLetter{
-		DeadLetterID:  EventID(TypeDeadLetter, IDScope{Operation: w.Operation, SkillID: w.SkillID, WindowStart: w.WindowStart, WindowEnd: w.WindowEnd, Revision: w.Revision}, subject),
+		DeadLetterID:  EventID(TypeDeadLetter, IDScope{Operation: w.Operation, SkillID: w.SkillID, WindowStart: w.WindowStart, WindowEnd: w.WindowEnd, Revision: idRevision}, subject),
 		SchemaVersion: Version,
 		Operation:     w.Operation,
 		SkillID:       w.SkillID,

@@ -157,9 +157,10 @@ func EncodeDeadLetter(d DeadLetter) (Message, error) {
 	b = append(b, d.Reason...)
 	enc.keep(b)
 	return Message{
-		Key:     b[:keyEnd:keyEnd],
-		Value:   value,
-		Headers: enc.headersOf(w, enc.ceType(kindDeadLetter), b[keyEnd:idEnd:idEnd], Header{Key: "reason", Value: b[idEnd:len(b):len(b)]}),
+		Key:   b[:keyEnd:keyEnd],
+		Value: value,
+		Headers: enc.headersOf(w, enc.ceType(kindDeadLetter), b[keyEnd:idEnd:idEnd], w.subject, enc.dataSchema(kindDeadLetter),
+			Header{Key: "reason", Value: b[idEnd:len(b):len(b)]}),
 	}, nil
 }
 
@@ -177,6 +178,34 @@ func appendCloudEventType(b []byte, recordType string) []byte {
 	b = append(b, recordType...)
 	b = append(b, ".v"...)
 	return strconv.AppendInt(b, Version, 10)
+}
+
+// Where the JSON Schemas of this version live: their $id. The ce_dataschema
+// of an event points into the events' document at its type's definition,
+// that of a dead letter at the dead letters' document.
+const schemaBaseURI = "https://github.com/skill6pub/skill6pub/schema/"
+
+// EventsSchemaID is the $id of JSONSchemaDocument.
+func EventsSchemaID() string {
+	return schemaBaseURI + "events.v" + strconv.Itoa(Version) + ".schema.json"
+}
+
+// DeadLetterSchemaID is the $id of DeadLetterJSONSchemaDocument.
+func DeadLetterSchemaID() string {
+	return schemaBaseURI + "dead_letter.v" + strconv.Itoa(Version) + ".schema.json"
+}
+
+// DataSchema returns the ce_dataschema header of a record type: a URI that
+// stays the same as long as schema_version does.
+func DataSchema(recordType string) string { return string(appendDataSchema(nil, recordType)) }
+
+func appendDataSchema(b []byte, recordType string) []byte {
+	if recordType == TypeDeadLetter {
+		return append(b, DeadLetterSchemaID()...)
+	}
+	b = append(b, EventsSchemaID()...)
+	b = append(b, "#/$defs/"...)
+	return append(b, recordType...)
 }
 
 func appendCloudEventSource(b []byte, operation, skillID string) []byte {

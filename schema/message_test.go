@@ -21,12 +21,12 @@ func headers(m schema.Message) map[string]string {
 
 func TestEncodeKeyAndHeaders(t *testing.T) {
 	cases := []struct {
-		event schema.Event
-		key   string
+		event        schema.Event
+		key, subject string
 	}{
-		{sampleDNISWindow(), "0032:12:573001234567"},
-		{sampleDNISGone(), "0032:12:573109876543"},
-		{sampleWindowClosed(), "0032:12"},
+		{sampleDNISWindow(), "0032:12:573001234567", "573001234567"},
+		{sampleDNISGone(), "0032:12:573109876543", "573109876543"},
+		{sampleWindowClosed(), "0032:12", "2025-03-09T10:00:00-05:00"},
 	}
 	for _, c := range cases {
 		m, err := schema.Encode(c.event)
@@ -39,7 +39,9 @@ func TestEncodeKeyAndHeaders(t *testing.T) {
 			"ce_id":          h.EventID,
 			"ce_type":        "com.github.skill6pub." + h.EventType + ".v1",
 			"ce_source":      "/wolkvox/0032/skill_6/12",
+			"ce_subject":     c.subject,
 			"ce_time":        "2025-03-09T10:05:00-05:00",
+			"ce_dataschema":  "https://github.com/skill6pub/skill6pub/schema/events.v1.schema.json#/$defs/" + h.EventType,
 			"content-type":   "application/json",
 		}
 		if got := headers(m); len(got) != len(want) || string(m.Key) != c.key {
@@ -134,7 +136,7 @@ func TestEncodeDeadLetter(t *testing.T) {
 	if err := json.Unmarshal(m.Value, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back["raw"].(map[string]any)["inbound_calls"] != "tres" || back["row_index"] != 4.0 || back["source"] != "row" {
+	if back["raw"].(map[string]any)["inbound_calls"] != "tres" || back["row_index"] != 1.0 || back["source"] != "row" {
 		t.Errorf("dead letter lost the row: %s", m.Value)
 	}
 }
@@ -142,16 +144,22 @@ func TestEncodeDeadLetter(t *testing.T) {
 func TestDeadLetterIDs(t *testing.T) {
 	env := sampleEnvelope(schema.TypeDNISWindow, "")
 	raw := json.RawMessage(`{"dnis":"1"}`)
-	a := schema.RowDeadLetter(&env, 3, "x", raw, false)
-	if b := schema.RowDeadLetter(&env, 3, "other reason", raw, false); b.DeadLetterID != a.DeadLetterID {
+	a := schema.RowDeadLetter(&env, 3, 0, "x", raw, false)
+	if b := schema.RowDeadLetter(&env, 3, 0, "other reason", raw, false); b.DeadLetterID != a.DeadLetterID {
 		t.Error("the same row of the same window got two ids")
 	}
+	// A re-fetch sees the same bad row elsewhere in the response, in
+	// another revision of the window: it is the same dead letter.
 	env.Revision = 1
+	if b := schema.RowDeadLetter(&env, 7, 0, "x", raw, false); b.DeadLetterID != a.DeadLetterID {
+		t.Error("the same row in a revision of the window got another id")
+	}
 	ids := map[string]string{
-		"row 3":       a.DeadLetterID,
-		"revision 1":  schema.RowDeadLetter(&env, 3, "x", raw, false).DeadLetterID,
-		"typed row 3": schema.TypedRowDeadLetter(&env, 3, "x", raw, false).DeadLetterID,
-		"event":       schema.EventDeadLetter(sampleDNISWindow(), raw, "too large").DeadLetterID,
+		"row":                     a.DeadLetterID,
+		"an identical second row": schema.RowDeadLetter(&env, 4, 1, "x", raw, false).DeadLetterID,
+		"another row":             schema.RowDeadLetter(&env, 3, 0, "x", json.RawMessage(`{"dnis":"2"}`), false).DeadLetterID,
+		"typed row":               schema.TypedRowDeadLetter(&env, 0, "x", raw, false).DeadLetterID,
+		"event":                   schema.EventDeadLetter(sampleDNISWindow(), raw, "too large").DeadLetterID,
 	}
 	seen := map[string]string{}
 	for name, id := range ids {
@@ -164,7 +172,7 @@ func TestDeadLetterIDs(t *testing.T) {
 
 func TestDeadLetterKeepsInvalidJSONReadable(t *testing.T) {
 	env := sampleEnvelope(schema.TypeDNISWindow, "")
-	d := schema.RowDeadLetter(&env, 0, "truncated", json.RawMessage(`{"dnis":"57`), false)
+	d := schema.RowDeadLetter(&env, 0, 0, "truncated", json.RawMessage(`{"dnis":"57`), false)
 	m, err := schema.EncodeDeadLetter(d)
 	if err != nil {
 		t.Fatal(err)
@@ -185,5 +193,37 @@ func TestEventDeadLetter(t *testing.T) {
 	if d.Source != schema.DeadLetterEvent || d.RowIndex.Valid || !d.DNISHashed || !bytes.Equal(d.Raw, m.Value) ||
 		d.Revision != e.Revision || !d.WindowStart.Equal(e.WindowStart) || d.SkillID != e.SkillID {
 		t.Errorf("EventDeadLetter = %+v", d)
+	}
+}
+
+// Every ce_dataschema names the $id of a schema document this build embeds
+// and, for an event, a definition of that document for its type.
+func TestDataSchemaPointsIntoTheEmbeddedSchemas(t *testing.T) {
+	docs := map[string][]byte{
+		schema.EventsSchemaID():     schema.JSONSchemaDocument(),
+		schema.DeadLetterSchemaID(): schema.DeadLetterJSONSchemaDocument(),
+	}
+	for id, doc := range docs {
+		var d struct {
+			ID   string                     `json:"$id"`
+			Defs map[string]json.RawMessage `json:"$defs"`
+		}
+		if err := json.Unmarshal(doc, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.ID != id {
+			t.Errorf("document $id %q, ce_dataschema says %q", d.ID, id)
+		}
+		for _, recordType := range []string{schema.TypeDNISWindow, schema.TypeDNISGone, schema.TypeWindowClosed, schema.TypeDeadLetter} {
+			uri := schema.DataSchema(recordType)
+			base, fragment, _ := strings.Cut(uri, "#")
+			if base != id {
+				continue
+			}
+			name, ok := strings.CutPrefix(fragment, "/$defs/")
+			if fragment != "" && (!ok || d.Defs[name] == nil) {
+				t.Errorf("ce_dataschema %s: no such definition in %s", uri, id)
+			}
+		}
 	}
 }

@@ -32,7 +32,7 @@ func newBuild(cur Window, revision int, previousStart *time.Time) *build {
 		Revision:      revision,
 		// The clock may run in UTC or the host's zone; the events speak the
 		// operation's.
-		FetchedAt: cur.FetchedAt.In(cur.Start.Location()),
+		FetchedAt: schema.MilliOf(cur.FetchedAt.In(cur.Start.Location())),
 		Producer:  cur.Producer,
 	}
 	b.prepared = prepare(cur, &b.env)
@@ -145,6 +145,10 @@ func (b *build) windowClosed(dnisEvents, gone, repeaters int) *schema.WindowClos
 }
 
 func (b *build) snapshot(repeaters []string) Snapshot {
+	var rejected []string
+	for _, d := range b.prepared.dead {
+		rejected = append(rejected, d.DeadLetterID)
+	}
 	return Snapshot{
 		WindowStart:         b.cur.Start,
 		WindowEnd:           b.cur.End,
@@ -153,6 +157,10 @@ func (b *build) snapshot(repeaters []string) Snapshot {
 		PreviousWindowStart: b.inZone(b.previousStart),
 		Repeaters:           repeaters,
 		RejectedRows:        len(b.prepared.dead),
+		RejectedIDs:         canonicalStrings(rejected),
+		MergedRows:          b.prepared.merged,
+		MaybeTruncated:      b.cur.Report.MaybeTruncated,
+		NoData:              b.cur.Report.NoData,
 		DNISKeyID:           b.cur.Hasher.KeyID(),
 	}
 }
@@ -184,11 +192,14 @@ const rawWithheld = " (raw row withheld: it is not a JSON object and DNIS_HMAC_K
 func prepare(cur Window, env *schema.Envelope) prepared {
 	var p prepared
 	hashed := cur.Hasher.Enabled()
+	// seen counts identical rejected rows, which the ids tell apart.
+	seen := map[string]int{}
 	for _, r := range cur.Report.Rejected {
 		if !cur.Pseudonymized {
 			r = pseudonymizeRejected(cur.Hasher, r)
 		}
-		p.dead = append(p.dead, schema.RowDeadLetter(env, r.Index, r.Reason, r.Raw, hashed))
+		p.dead = append(p.dead, schema.RowDeadLetter(env, r.Index, seen["row"+string(r.Raw)], r.Reason, r.Raw, hashed))
+		seen["row"+string(r.Raw)]++
 	}
 
 	typed := cur.Report.Rows
@@ -206,7 +217,9 @@ func prepare(cur Window, env *schema.Envelope) prepared {
 		// The fetcher types rows but cannot know what the schema refuses;
 		// such a row would make the whole window unpublishable.
 		if err := typed[k].Metrics.Validate(); err != nil {
-			p.dead = append(p.dead, schema.TypedRowDeadLetter(env, k, err.Error(), refusedRaw(dnis, typed[k].Metrics), hashed))
+			raw := refusedRaw(dnis, typed[k].Metrics)
+			p.dead = append(p.dead, schema.TypedRowDeadLetter(env, seen["typed"+string(raw)], err.Error(), raw, hashed))
+			seen["typed"+string(raw)]++
 			continue
 		}
 		order = append(order, keyed{dnis: dnis, index: int32(k)})

@@ -58,13 +58,23 @@ func totals(rows []fetch.Row) schema.Totals {
 		InboundCalls:       m.InboundCalls.Int,
 		AnswerCalls:        m.AnswerCalls.Int,
 		AbandonCalls:       m.AbandonCalls.Int,
-		ServiceLevel10sPct: m.ServiceLevel10sPct,
-		ServiceLevel20sPct: m.ServiceLevel20sPct,
-		ServiceLevel30sPct: m.ServiceLevel30sPct,
-		AbandonPct:         m.AbandonPct,
-		ASASeconds:         m.ASASeconds,
-		ATASeconds:         m.ATASeconds,
+		ServiceLevel10sPct: round2(m.ServiceLevel10sPct),
+		ServiceLevel20sPct: round2(m.ServiceLevel20sPct),
+		ServiceLevel30sPct: round2(m.ServiceLevel30sPct),
+		AbandonPct:         round2(m.AbandonPct),
+		ASASeconds:         round2(m.ASASeconds),
+		ATASeconds:         round2(m.ATASeconds),
 	}
+}
+
+// round2 rounds a window's total to two decimals, as wolkvox writes its
+// own figures: 24.9975 % of abandoned calls is 25 %, no more precise than
+// the rows it is weighted from.
+func round2(v schema.NullFloat) schema.NullFloat {
+	if !v.Valid {
+		return v
+	}
+	return schema.FloatOf(math.Round(v.Float*100) / 100)
 }
 
 type intSum struct {

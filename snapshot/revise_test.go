@@ -66,7 +66,9 @@ func TestRevise(t *testing.T) {
 			cur:       window(row("A", b)),
 			changed:   true,
 			want: []string{
-				"window r4 A revised",
+				// The window before was unknown at revision 0: every
+				// revision says so, its window_closed too.
+				"window r4 A revised (previous unknown)",
 				"closed r4 rows=1 merged=0 rejected=0 events=1 gone=0 repeat=0 known=false prev=- ",
 			},
 		},
@@ -113,7 +115,9 @@ func TestRevisedEventsCarryWhatWasPublished(t *testing.T) {
 		t.Fatal("no revision")
 	}
 	w := out.Events.All()[0].(*schema.DNISWindow)
-	if w.Change != schema.ChangeRevised || *w.Previous != before || w.Metrics != after || w.Delta.InboundCalls != schema.IntOf(1) || !w.PreviousWindowKnown {
+	// The first window after a fresh start: its revisions, like it, say
+	// that the window before was unknown.
+	if w.Change != schema.ChangeRevised || *w.Previous != before || w.Metrics != after || w.Delta.InboundCalls != schema.IntOf(1) || w.PreviousWindowKnown {
 		t.Errorf("revised event %+v", w)
 	}
 	original := first.Events.All()[0].Head().EventID
@@ -121,7 +125,7 @@ func TestRevisedEventsCarryWhatWasPublished(t *testing.T) {
 		t.Errorf("revision id %s (revision 0 had %s)", w.EventID, original)
 	}
 	closed := out.Events.All()[1].(*schema.WindowClosed)
-	if closed.Totals.InboundCalls != 3 || closed.EventID == first.Events.All()[1].Head().EventID {
+	if closed.Totals.InboundCalls != 3 || closed.EventID == first.Events.All()[1].Head().EventID || closed.PreviousWindowKnown != w.PreviousWindowKnown {
 		t.Errorf("window_closed of the revision: %+v", closed)
 	}
 	// The revised snapshot is what the next revision compares with.

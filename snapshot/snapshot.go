@@ -5,6 +5,7 @@
 package snapshot
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -28,9 +29,22 @@ type Snapshot struct {
 	// sorted: a revision cannot look at the previous window any more and
 	// counts its repeat callers from them.
 	Repeaters []string `json:"repeaters,omitempty"`
-	// RejectedRows is the number of dead letters published with the window:
-	// a re-fetch with another number is a revision.
+	// RejectedRows is the number of rejected rows of the window as last
+	// fetched: a re-fetch with another number is a revision.
 	RejectedRows int `json:"rejected_rows,omitempty"`
+	// RejectedIDs are the ids of the row dead letters published for the
+	// window, by any of its revisions, sorted: a revision sends only the
+	// dead letters of rows not among them, so that a bad row is one dead
+	// letter however many re-fetches return it. A snapshot written before
+	// it existed has none, and its next revision sends its dead letters
+	// again (under ids that no longer depend on the revision).
+	RejectedIDs []string `json:"rejected_ids,omitempty"`
+	// MergedRows, MaybeTruncated and NoData are those of the window's last
+	// window_closed, repeated when a revision of the window before it makes
+	// this window publish a revision of its own (see Follow).
+	MergedRows     int  `json:"merged_rows,omitempty"`
+	MaybeTruncated bool `json:"maybe_truncated,omitempty"`
+	NoData         bool `json:"no_data,omitempty"`
 	// DNISKeyID identifies the DNIS_HMAC_KEY the rows were pseudonymized
 	// with ("" for none, see schema.DNISHasher.KeyID). DNIS are only
 	// compared between snapshots with the same key.
@@ -159,7 +173,10 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 		previousStart = nil
 	}
 	b := newBuild(cur, published.Revision+1, previousStart)
-	events, _ := b.dnisEvents(base, sameKey, 0, func(cur, prev *schema.Metrics) (change, bool) {
+	// previous_window_known says, in every revision, what it said in
+	// revision 0: whether the window before was known when this one was
+	// first compared with it (its window_closed says the same).
+	events, _ := b.dnisEvents(base, previousStart != nil, 0, func(cur, prev *schema.Metrics) (change, bool) {
 		switch {
 		case prev == nil:
 			return changeNew, true
@@ -168,7 +185,8 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 		}
 		return changeRevised, true
 	})
-	if sameKey && events.Len() == 0 && len(b.prepared.dead) == published.RejectedRows {
+	dead := unpublishedDeadLetters(b.prepared.dead, published.RejectedIDs)
+	if sameKey && events.Len() == 0 && len(dead) == 0 && len(b.prepared.dead) == published.RejectedRows {
 		return Output{Snapshot: published}, false
 	}
 	rows := b.prepared.rows
@@ -180,11 +198,34 @@ func Revise(published Snapshot, cur Window) (Output, bool) {
 	}, func(int) {})
 
 	events.closed = b.windowClosed(len(events.windows), len(events.gone), len(repeaters))
+	snap := b.snapshot(repeaters)
+	snap.RejectedIDs = mergeSorted(published.RejectedIDs, snap.RejectedIDs)
 	return Output{
 		Events:      events,
-		DeadLetters: b.prepared.dead,
-		Snapshot:    b.snapshot(repeaters),
+		DeadLetters: dead,
+		Snapshot:    snap,
 	}, true
+}
+
+// unpublishedDeadLetters returns the dead letters whose ids are not among
+// published (sorted).
+func unpublishedDeadLetters(dead []schema.DeadLetter, published []string) []schema.DeadLetter {
+	published = canonicalStrings(published)
+	var out []schema.DeadLetter
+	for _, d := range dead {
+		if _, found := slices.BinarySearch(published, d.DeadLetterID); !found {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// mergeSorted returns the union of a and b, sorted without duplicates.
+func mergeSorted(a, b []string) []string {
+	if len(a) == 0 {
+		return b
+	}
+	return slices.Compact(slices.Sorted(slices.Values(slices.Concat(a, b))))
 }
 
 // join walks rows (sorted by DNIS, unique) and n other keys (sorted,

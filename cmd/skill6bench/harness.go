@@ -64,7 +64,7 @@ func newHarness(loc *time.Location) (*harness, error) {
 	h.simURL = wolkvoxsim.URL("http://" + ln.Addr().String())
 
 	h.broker, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.BlackholeProduce(),
-		kfake.SeedTopics(int32(defaults.Kafka.TopicPartitions), h.topic, h.topic+".dlq"))
+		kfake.SeedTopics(int32(defaults.Kafka.TopicPartitions), h.topic, h.topic+".dlq", h.topic+".table"))
 	if err != nil {
 		_ = h.simSrv.Close()
 		return nil, fmt.Errorf("in-process Kafka: %w", err)

@@ -39,6 +39,7 @@ func commands() []command {
 		{"simulate", "serve the wolkvox simulator over HTTP", runSimulate},
 		{"demo", "simulator + in-process Kafka + the real pipeline, printing what arrives", runDemo},
 		{"schema", "print the JSON Schema of the events", runSchema},
+		{"asyncapi", "print the AsyncAPI 3.0 document of every topic", runAsyncAPI},
 		{"healthcheck", "ask the running service's ops server whether it is alive (--ready: ready)", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}

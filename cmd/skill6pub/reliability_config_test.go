@@ -51,6 +51,7 @@ func badValues(dir string) map[string][]badValue {
 		"KAFKA_BROKERS":                  {{value: "nohost", want: "KAFKA_BROKERS"}, {value: "127.0.0.1:0", want: "KAFKA_BROKERS"}},
 		"KAFKA_TOPIC":                    {{value: "", want: "KAFKA_TOPIC"}, {value: "no spaces please", want: "KAFKA_TOPIC"}, {value: strings.Repeat("t", 250), want: "KAFKA_TOPIC"}},
 		"KAFKA_DLQ_TOPIC":                {{value: processTopic, want: "KAFKA_DLQ_TOPIC"}, {value: "dead/letters", want: "KAFKA_DLQ_TOPIC"}},
+		"KAFKA_TABLE_TOPIC":              {{value: processTopic, want: "KAFKA_TABLE_TOPIC"}, {value: "my table", want: "KAFKA_TABLE_TOPIC"}},
 		"KAFKA_CLIENT_ID":                {{value: "anyValue", want: "any text names the client in broker logs"}},
 		"KAFKA_COMPRESSION":              {{value: "brotli", want: "KAFKA_COMPRESSION"}},
 		"KAFKA_WRITE_TIMEOUT":            {{value: "0s", want: "KAFKA_WRITE_TIMEOUT"}, {value: "1ns", want: "KAFKA_WRITE_TIMEOUT=1ns is below 1s"}},
