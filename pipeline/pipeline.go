@@ -166,6 +166,7 @@ func (p *Pipeline) deps(clk clock.Clock) scheduler.Deps {
 	return scheduler.Deps{
 		Fetcher:       p.Fetcher,
 		Publisher:     p.Producer,
+		Table:         p.Producer,
 		Store:         p.Store,
 		Clock:         clk,
 		Logger:        p.opts.Logger,

@@ -51,6 +51,8 @@ type scriptedFetcher struct {
 	before func(ctx context.Context, c fetchCall)
 	// empty, when set, says which calls answer "no data".
 	empty func(c fetchCall, attempt int) bool
+	// extra are rows added to a window's answer (a caller late data adds).
+	extra map[windowKey][]fetch.Row
 }
 
 func newScriptedFetcher() *scriptedFetcher {
@@ -63,7 +65,7 @@ func (f *scriptedFetcher) Fetch(ctx context.Context, skill string, start, end ti
 	f.calls = append(f.calls, c)
 	k := keyOf(skill, start)
 	f.attempts[k]++
-	attempt, version, fail, before, empty := f.attempts[k], f.version[k], f.fail, f.before, f.empty
+	attempt, version, fail, before, empty, extra := f.attempts[k], f.version[k], f.fail, f.before, f.empty, slices.Clone(f.extra[k])
 	f.mu.Unlock()
 	if before != nil {
 		before(ctx, c)
@@ -76,7 +78,20 @@ func (f *scriptedFetcher) Fetch(ctx context.Context, skill string, start, end ti
 	if empty != nil && empty(c, attempt) {
 		return fetch.Report{NoData: true}, nil
 	}
-	return reportFor(skill, start, version), nil
+	report := reportFor(skill, start, version)
+	report.Rows = append(report.Rows, extra...)
+	return report, nil
+}
+
+// addRow adds row to the answers for one window, as late data does.
+func (f *scriptedFetcher) addRow(skill string, start time.Time, row fetch.Row) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.extra == nil {
+		f.extra = map[windowKey][]fetch.Row{}
+	}
+	k := keyOf(skill, start)
+	f.extra[k] = append(f.extra[k], row)
 }
 
 // bump changes the data of one window, as late data does.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/snapshot"
 	"github.com/skill6pub/skill6pub/state"
 )
@@ -485,4 +486,45 @@ func TestAnEmptyReFetchDoesNotWipeAPublishedWindow(t *testing.T) {
 			t.Error("the stored snapshot of 09:05 lost its rows")
 		}
 	}
+}
+
+// TestARevisionGivesTheNextWindowTheGoneItMakesDue: late data adds a caller
+// to 09:00 after 09:05 went out without it. The revision of 09:00 adds the
+// DNIS, and 09:05, compared with 09:00 before it had it, gets a revision of
+// its own with that DNIS's dnis_gone: a consumer that keeps each key's
+// newest window and deletes on dnis_gone does not keep it for ever.
+func TestARevisionGivesTheNextWindowTheGoneItMakesDue(t *testing.T) {
+	h, w := newRevisingHarness(t)
+	const late = "57300129999"
+	h.pub.before = func(_ context.Context, p publication) error {
+		if p.revision == 0 && p.start.Equal(w(5).Start) {
+			h.fetcher.addRow("12", w(0).Start, fetch.Row{DNIS: late, Metrics: schema.Metrics{InboundCalls: schema.IntOf(1)}})
+		}
+		return nil
+	}
+	if err := h.runUntil(t, func(p publication, n int) bool { return p.revision > 0 && p.start.Equal(w(5).Start) || n == 20 }); err != nil {
+		t.Fatal(err)
+	}
+	var revisedW, followed *publication
+	for _, p := range h.pub.list() {
+		switch {
+		case p.revision == 1 && p.start.Equal(w(0).Start):
+			revisedW = &p
+		case p.revision == 1 && p.start.Equal(w(5).Start):
+			followed = &p
+		}
+	}
+	if revisedW == nil || !strings.Contains(revisedW.records, `"dnis":"`+late+`"`) {
+		t.Fatalf("no revision of 09:00 with the late caller")
+	}
+	if followed == nil || !strings.Contains(followed.records, `"event_type":"dnis_gone"`) || !strings.Contains(followed.records, `"dnis":"`+late+`"`) {
+		t.Fatalf("09:05 got no revision with the late caller's dnis_gone")
+	}
+	st, _ := h.store.get(liveKey("12"))
+	for _, snap := range st.Windows {
+		if snap.WindowStart.Equal(w(5).Start) && snap.Revision != 1 {
+			t.Errorf("09:05 is at revision %d in the state, want 1", snap.Revision)
+		}
+	}
+	assertOneContentPerID(t, h.pub.list())
 }

@@ -35,9 +35,12 @@ type Deps struct {
 	Fetcher   Fetcher
 	Publisher Publisher
 	Store     Store
-	Clock     clock.Clock // nil: the wall clock
-	Logger    zerolog.Logger
-	Metrics   *metrics.Metrics // nil: nothing recorded
+	// Table gets the events of each skill's latest window for the
+	// compacted table topic; *producer.Producer implements it. nil: none.
+	Table   window.TablePublisher
+	Clock   clock.Clock // nil: the wall clock
+	Logger  zerolog.Logger
+	Metrics *metrics.Metrics // nil: nothing recorded
 	// Location is WOLKVOX_TIMEZONE: windows align to its wall clock.
 	Location *time.Location
 	// Operation is the wolkvox server id; it names the stream in events and
@@ -109,7 +112,7 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 		deps.Clock = clock.Real{}
 	}
 	tx, err := window.New(window.Deps{
-		Fetcher: deps.Fetcher, Publisher: deps.Publisher, Store: deps.Store, Clock: deps.Clock,
+		Fetcher: deps.Fetcher, Publisher: deps.Publisher, Store: deps.Store, Table: deps.Table, Clock: deps.Clock,
 		Logger: deps.Logger, Location: deps.Location, Operation: deps.Operation,
 		Producer: deps.Producer, Hasher: deps.Hasher, Keep: cfg.ReviseWindows + 1,
 		ShutdownGrace: deps.ShutdownGrace, Failpoint: deps.Failpoint,

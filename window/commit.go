@@ -19,19 +19,27 @@ type Result struct {
 	Published     bool
 	Resumed       bool // it went out from its write-ahead record
 	PreviousKnown bool
-	Rows          int
-	Events        int
-	DeadLetters   int
+	// Followed: a revision that also revised the window after it (a DNIS
+	// it added that the next window lacks gets its dnis_gone there).
+	Followed    bool
+	Rows        int
+	Events      int
+	DeadLetters int
 }
 
 // Result says what p published, once committed.
 func (p *Prepared) Result() Result {
 	out := p.Output()
-	return Result{
+	r := Result{
 		Window: p.job.Window, Revision: p.job.Revision, Published: p.Changed(), Resumed: p.resumed,
 		PreviousKnown: out.Snapshot.PreviousWindowStart != nil,
 		Rows:          len(out.Snapshot.Rows), Events: out.Events.Len(), DeadLetters: len(out.DeadLetters),
 	}
+	if p.follow != nil {
+		r.Events += p.follow.Events.Len()
+		r.Followed = true
+	}
+	return r
 }
 
 // Run prepares job's window of st's stream and commits it: the whole of one
@@ -72,18 +80,50 @@ func (t *Transaction) Commit(ctx context.Context, st state.State, p *Prepared) (
 	}
 	out := p.Output()
 	skill, w := st.Key.SkillID, p.job.Window
+	// The producer counts a failure (skill6pub_publish_errors_total).
 	if err := t.deps.Publisher.Publish(wctx, out.Events, out.DeadLetters); err != nil {
-		// The producer counts it (skill6pub_publish_errors_total).
 		return ahead, &Error{Skill: skill, Window: w, Step: StepPublish, Err: err}
+	}
+	if f := p.follow; f != nil {
+		if err := t.deps.Publisher.Publish(wctx, f.Events, nil); err != nil {
+			return ahead, &Error{Skill: skill, Window: w, Step: StepPublish, Err: err}
+		}
+	}
+	if err := t.publishTable(wctx, ahead, p); err != nil {
+		return ahead, &Error{Skill: skill, Window: w, Step: StepPublishTable, Err: err}
 	}
 	if t.deps.Failpoint != nil {
 		t.deps.Failpoint(FailpointAfterPublish)
 	}
 	next := committed(ahead, w, p.job.Revision, out.Snapshot, t.deps.Keep)
+	if f := p.follow; f != nil {
+		next = committed(next, Window{Start: f.Snapshot.WindowStart, End: f.Snapshot.WindowEnd}, f.Snapshot.Revision, f.Snapshot, t.deps.Keep)
+	}
 	if err := t.deps.Store.Save(next); err != nil {
 		return ahead, &Error{Skill: skill, Window: w, Step: StepSave, Err: err}
 	}
 	return next, nil
+}
+
+// publishTable writes p's events to the table topic when p's window is, or
+// becomes, the latest of st's stream; and the events p's revision gives the
+// window after it, when that one is the latest.
+func (t *Transaction) publishTable(ctx context.Context, st state.State, p *Prepared) error {
+	if t.deps.Table == nil {
+		return nil
+	}
+	last, ok := st.Last()
+	w := p.job.Window
+	latest := !ok || (p.job.Revision == 0 && !w.Start.Before(last.WindowEnd)) || (p.job.Revision > 0 && last.WindowStart.Equal(w.Start))
+	if latest {
+		if err := t.deps.Table.PublishTable(ctx, p.Output().Events); err != nil {
+			return err
+		}
+	}
+	if f := p.follow; f != nil && last.WindowStart.Equal(f.Snapshot.WindowStart) {
+		return t.deps.Table.PublishTable(ctx, f.Events)
+	}
+	return nil
 }
 
 // writeAhead returns st with p as its write-ahead record once the record is

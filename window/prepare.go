@@ -24,6 +24,11 @@ type Prepared struct {
 	emptyRefetch bool
 	out          *snapshot.Output
 	changed      bool
+	// next is the published window after a revised one, when the stream
+	// holds it; follow is what the revision means for it (snapshot.Follow),
+	// nil when nothing.
+	next   *snapshot.Snapshot
+	follow *snapshot.Output
 }
 
 // Window returns the prepared window.
@@ -46,6 +51,11 @@ func (p *Prepared) Output() snapshot.Output {
 			out = snapshot.Output{Snapshot: *p.job.Base}
 		default:
 			out, p.changed = snapshot.Revise(*p.job.Base, p.cur)
+			if p.changed && p.next != nil {
+				if follow, ok := snapshot.Follow(*p.job.Base, out.Snapshot, *p.next, p.cur); ok {
+					p.follow = &follow
+				}
+			}
 		}
 		p.out = &out
 	}
@@ -84,7 +94,7 @@ func (t *Transaction) Prepare(ctx context.Context, st state.State, job Job) (*Pr
 		return nil, &Error{Skill: skill, Window: job.Window, Step: StepFetch, Err: err}
 	}
 	cur := t.windowOf(skill, job.Window, t.deps.Clock.Now(), snapshot.Pseudonymize(report, t.deps.Hasher))
-	p := &Prepared{diff: t.diff, job: job, cur: cur}
+	p := &Prepared{diff: t.diff, job: job, cur: cur, next: nextOf(st, job)}
 	if job.Revision > 0 && len(job.Base.Rows) > 0 && len(cur.Report.Rows) == 0 && len(cur.Report.Rejected) == 0 {
 		p.emptyRefetch = true
 		wlog.Warn().Int("published_rows", len(job.Base.Rows)).
@@ -130,7 +140,24 @@ func (t *Transaction) resume(st state.State, job Job) (*Prepared, error) {
 		return nil, &Error{Skill: skill, Window: job.Window, Step: StepLoad, Err: err}
 	}
 	job.Base = base
-	return &Prepared{diff: t.diff, job: job, cur: t.windowOf(skill, job.Window, p.FetchedAt, report), resumed: true}, nil
+	return &Prepared{diff: t.diff, job: job, cur: t.windowOf(skill, job.Window, p.FetchedAt, report), resumed: true, next: nextOf(st, job)}, nil
+}
+
+// nextOf returns, for a revision, the stream's published window right
+// after the revised one, which was compared with it (see snapshot.Follow);
+// nil otherwise. It is read from the state the revision starts from, also
+// when the revision goes out again from its record, so that it is the same.
+func nextOf(st state.State, job Job) *snapshot.Snapshot {
+	if job.Revision == 0 {
+		return nil
+	}
+	for i := range st.Windows {
+		if st.Windows[i].WindowStart.Equal(job.Window.End) {
+			next := st.Windows[i]
+			return &next
+		}
+	}
+	return nil
 }
 
 // baseOf returns the snapshot the write-ahead record p of st was compared

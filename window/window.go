@@ -60,6 +60,14 @@ type Publisher interface {
 	Publish(ctx context.Context, events schema.Events, deadLetters []schema.DeadLetter) error
 }
 
+// TablePublisher writes the events of a skill's latest window to the
+// compacted table topic (a dnis_window per DNIS, a tombstone per dnis_gone,
+// the window_closed under the skill's key). *producer.Producer implements
+// it.
+type TablePublisher interface {
+	PublishTable(ctx context.Context, events schema.Events) error
+}
+
 // Store keeps the state of each stream of windows. *state.Dir implements it.
 type Store interface {
 	Load(key state.Key) (state.State, bool, error)
@@ -71,8 +79,13 @@ type Deps struct {
 	Fetcher   Fetcher
 	Publisher Publisher
 	Store     Store
-	Clock     clock.Clock // nil: the wall clock
-	Logger    zerolog.Logger
+	// Table, when set, gets the events of each skill's latest window after
+	// they are published: revision 0 of a window that becomes the latest,
+	// and revisions of the latest. Never an older window's, so a key of the
+	// table never moves back in time. nil: no table.
+	Table  TablePublisher
+	Clock  clock.Clock // nil: the wall clock
+	Logger zerolog.Logger
 	// Location is WOLKVOX_TIMEZONE: the events speak its offset.
 	Location *time.Location
 	// Operation is the wolkvox server id; it names the stream in events and
@@ -141,11 +154,12 @@ type Step string
 
 // The steps of a window, in order.
 const (
-	StepLoad        Step = "load state"
-	StepFetch       Step = "fetch"
-	StepSavePending Step = "save the window in flight"
-	StepPublish     Step = "publish"
-	StepSave        Step = "save state"
+	StepLoad         Step = "load state"
+	StepFetch        Step = "fetch"
+	StepSavePending  Step = "save the window in flight"
+	StepPublish      Step = "publish"
+	StepPublishTable Step = "publish to the table topic"
+	StepSave         Step = "save state"
 )
 
 // Error says which window of which skill failed, and at which step.

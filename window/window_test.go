@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -263,5 +264,55 @@ func TestCommittedMovesTheLatestWindowsOnlyForward(t *testing.T) {
 				t.Error("committed changed the state it was given")
 			}
 		})
+	}
+}
+
+// recordingTable keeps the windows whose events reached the table topic.
+type recordingTable struct{ windows []string }
+
+func (r *recordingTable) PublishTable(_ context.Context, events schema.Events) error {
+	h := events.Slice(events.Len()-1, events.Len())[0].Head()
+	r.windows = append(r.windows, h.WindowStart.Format("15:04")+" r"+strconv.Itoa(h.Revision))
+	return nil
+}
+
+// TestOnlyTheLatestWindowReachesTheTable: a window that becomes the
+// stream's latest and a revision of the latest reach the table; a window
+// older than the latest (a backfill, once in a gap) and a revision of an
+// older window do not, so no key of the table moves back in time.
+func TestOnlyTheLatestWindowReachesTheTable(t *testing.T) {
+	f := newFixture(t)
+	table := &recordingTable{}
+	f.tx.deps.Table = table
+	at := func(m int) Window {
+		return Window{Start: f.w.Start.Add(time.Duration(m) * time.Minute), End: f.w.Start.Add(time.Duration(m+5) * time.Minute)}
+	}
+	st := f.st
+	run := func(w Window, revision int) {
+		t.Helper()
+		job := Job{Window: w, Revision: revision}
+		if revision > 0 {
+			for i := range st.Windows {
+				if st.Windows[i].WindowStart.Equal(w.Start) {
+					job.Base = &st.Windows[i]
+				}
+			}
+			f.fetcher.rows = append(f.fetcher.rows, fetch.Row{DNIS: "57300" + strconv.Itoa(len(f.fetcher.rows))}) // late data
+		} else if last, ok := st.Last(); ok && last.WindowEnd.Equal(w.Start) {
+			job.Base = &last
+		}
+		var err error
+		if st, _, err = f.tx.Run(t.Context(), st, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.tx.deps.Keep = 3
+	run(at(10), 0) // the first window: the latest
+	run(at(15), 0) // follows it: the latest
+	run(at(0), 0)  // older (a backfill): not
+	run(at(10), 1) // a revision of an older window: not; the latest gets the dnis_gone it makes due (snapshot.Follow), as revision 1
+	run(at(15), 2) // a revision of the latest
+	if want := []string{"09:10 r0", "09:15 r0", "09:15 r1", "09:15 r2"}; !slices.Equal(table.windows, want) {
+		t.Errorf("the table got %v, want %v", table.windows, want)
 	}
 }
