@@ -2,10 +2,9 @@
 // as .ci/run does (examples/run-recipes.sh): the wolkvox simulator, an
 // in-process Kafka-protocol broker (kfake) and the real skill6pub binary, a
 // child process on an accelerated clock, publish -windows windows per
-// skill. The runner then writes the table topic through the producer's
-// PublishTable, window by window (until the service's window transaction
-// does it itself), publishes one window again (a duplicate, as
-// at-least-once delivery may), and writes what each recipe must print,
+// skill, and the table topic with them. The runner then publishes one
+// window again (a duplicate, as at-least-once delivery may), and writes
+// what each recipe must print,
 // computed from the simulator's own data, into -out. It writes
 // KAFKA_BROKERS to -out/env once all is ready and serves the broker until
 // SIGINT or SIGTERM.
@@ -105,7 +104,7 @@ func run(ctx context.Context, opts options) error {
 	if err != nil {
 		return err
 	}
-	if err := writeTableAndDuplicate(ctx, brokers, stream); err != nil {
+	if err := publishDuplicate(ctx, brokers, stream); err != nil {
 		return err
 	}
 	if err := writeExpected(opts.out, simCfg, stream); err != nil {
@@ -246,11 +245,9 @@ func readStream(ctx context.Context, brokers []string) (stream, error) {
 	return stream{windows: order}, nil
 }
 
-// writeTableAndDuplicate writes each skill's windows to the table topic in
-// the order the service published them, as its window transaction will
-// (only a skill's latest window: a revision of an older one is left out),
-// then publishes one window of the first skill again, a duplicate.
-func writeTableAndDuplicate(ctx context.Context, brokers []string, s stream) error {
+// publishDuplicate publishes one window of the first skill again, a
+// duplicate.
+func publishDuplicate(ctx context.Context, brokers []string, s stream) error {
 	p, err := producer.New(producer.Config{
 		Brokers: brokers, Topic: topic, ClientID: "skill6pub-recipes", Compression: "none",
 		WriteTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second, BatchBytes: 1 << 20,
@@ -262,16 +259,6 @@ func writeTableAndDuplicate(ctx context.Context, brokers []string, s stream) err
 	defer p.Close(context.WithoutCancel(ctx))
 	if err := p.Bootstrap(ctx); err != nil {
 		return err
-	}
-	latest := map[string]time.Time{}
-	for _, w := range s.windows {
-		if w.start.Before(latest[w.skill]) {
-			continue
-		}
-		latest[w.skill] = w.start
-		if err := p.PublishTable(ctx, schema.EventSlice(w.events)); err != nil {
-			return fmt.Errorf("table of %s %s: %w", w.skill, w.start, err)
-		}
 	}
 	dup := s.duplicated()
 	if err := p.Publish(ctx, schema.EventSlice(dup.events), nil); err != nil {
