@@ -20,10 +20,10 @@ type Metrics struct {
 	FetchOutcomes  *prometheus.CounterVec   // by skill and outcome: ok, no_data, auth, quota, busy, maintenance, upstream, malformed, ...
 	Rows           *prometheus.CounterVec   // by skill
 	RejectedRows   *prometheus.CounterVec   // by skill
-	Events         *prometheus.CounterVec   // by event type
+	Events         *prometheus.CounterVec   // by skill and event type
 	PublishSeconds prometheus.Histogram
-	PublishErrors  prometheus.Counter
-	DeadLetters    *prometheus.CounterVec // by reason kind: rejected_row, oversized
+	PublishErrors  *prometheus.CounterVec // by skill
+	DeadLetters    *prometheus.CounterVec // by skill and reason kind: rejected_row, oversized
 	CallsToday     prometheus.Gauge
 	DailyBudget    prometheus.Gauge // calls per day the configuration spends
 	DailyQuota     prometheus.Gauge
@@ -67,21 +67,21 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"skill"}),
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "events_published_total",
-			Help: "Events acknowledged by Kafka, by event type.",
-		}, []string{"type"}),
+			Help: "Events acknowledged by Kafka, by skill and event type.",
+		}, []string{"skill", "type"}),
 		PublishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "publish_duration_seconds",
 			Help:    "Duration of publishing one window's events until all are acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
-		PublishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+		PublishErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "publish_errors_total",
-			Help: "Window publishes that failed and will be retried.",
-		}),
+			Help: "Window publishes that failed and will be retried, by skill.",
+		}, []string{"skill"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "dead_letters_total",
-			Help: "Records sent to the dead-letter topic, by reason.",
-		}, []string{"reason"}),
+			Help: "Records sent to the dead-letter topic, by skill and reason.",
+		}, []string{"skill", "reason"}),
 		CallsToday: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "wolkvox_calls_today",
 			Help: "wolkvox API calls that reached wolkvox today (operation's time zone), kept across restarts in STATE_DIR.",
@@ -118,12 +118,6 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.FetchDuration, m.FetchOutcomes, m.Rows, m.RejectedRows, m.Events,
 		m.PublishSeconds, m.PublishErrors, m.DeadLetters, m.CallsToday, m.DailyBudget,
 		m.DailyQuota, m.CatchupGaps, m.WindowsBehind, m.Truncated, m.BuildInfo, m.Active)
-	for _, reason := range DeadLetterReasons {
-		m.DeadLetters.WithLabelValues(reason)
-	}
-	for _, t := range EventTypes {
-		m.Events.WithLabelValues(t)
-	}
 	return m
 }
 
@@ -140,6 +134,13 @@ func (m *Metrics) Skills(skills []string) {
 		m.CatchupGaps.WithLabelValues(skill)
 		m.WindowsBehind.WithLabelValues(skill)
 		m.Truncated.WithLabelValues(skill)
+		m.PublishErrors.WithLabelValues(skill)
+		for _, reason := range DeadLetterReasons {
+			m.DeadLetters.WithLabelValues(skill, reason)
+		}
+		for _, t := range EventTypes {
+			m.Events.WithLabelValues(skill, t)
+		}
 	}
 }
 

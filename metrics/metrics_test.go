@@ -62,8 +62,9 @@ func TestLabelledCountersStartAtZero(t *testing.T) {
 		"skill6pub_catchup_gap_windows_total": 2,
 		"skill6pub_truncated_responses_total": 2,
 		"skill6pub_windows_behind":            2,
-		"skill6pub_dead_letters_total":        len(DeadLetterReasons),
-		"skill6pub_events_published_total":    len(EventTypes),
+		"skill6pub_dead_letters_total":        2 * len(DeadLetterReasons),
+		"skill6pub_events_published_total":    2 * len(EventTypes),
+		"skill6pub_publish_errors_total":      2,
 	} {
 		if got, err := testutil.GatherAndCount(reg, name); err != nil || got != want {
 			t.Errorf("%s: %d series (%v), want %d at 0", name, got, err, want)

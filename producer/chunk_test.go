@@ -97,12 +97,12 @@ func TestPublishInChunks(t *testing.T) {
 		t.Errorf("dead-letter topic holds %d records, want the 2 diverted events", len(dead))
 	}
 	for eventType, want := range map[string]float64{schema.TypeDNISWindow: 48, schema.TypeWindowClosed: 1} {
-		if got := testutil.ToFloat64(m.Events.WithLabelValues(eventType)); got != want {
+		if got := testutil.ToFloat64(m.Events.WithLabelValues("7", eventType)); got != want {
 			t.Errorf("events_published_total{type=%s} = %v, want %v", eventType, got, want)
 		}
 	}
 	for reason, want := range map[string]float64{"oversized": 1, "unencodable": 1} {
-		if got := testutil.ToFloat64(m.DeadLetters.WithLabelValues(reason)); got != want {
+		if got := testutil.ToFloat64(m.DeadLetters.WithLabelValues("7", reason)); got != want {
 			t.Errorf("dead_letters_total{reason=%s} = %v, want %v", reason, got, want)
 		}
 	}

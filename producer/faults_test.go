@@ -72,7 +72,7 @@ func TestProduceFailingForGood(t *testing.T) {
 	if faults.Hits() < 10 {
 		t.Errorf("kafka-go tried %d produce requests, want its 10 attempts at least", faults.Hits())
 	}
-	if got := testutil.ToFloat64(m.PublishErrors); got != 1 {
+	if got := testutil.ToFloat64(m.PublishErrors.WithLabelValues("7")); got != 1 {
 		t.Errorf("publish errors counted: %v, want 1", got)
 	}
 }

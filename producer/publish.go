@@ -39,28 +39,29 @@ func (p *Producer) Publish(ctx context.Context, events schema.Events, deadLetter
 	if events == nil {
 		events = schema.EventSlice(nil)
 	}
+	skill := deadLettersSkill(deadLetters)
 	dlq := batch{topic: p.settings.dlqTopic}
 	for _, d := range deadLetters {
 		m, err := p.encodeDeadLetter(d)
 		if err != nil {
-			p.countFailure()
+			p.countFailure(skill)
 			return err
 		}
 		dlq.add(m, reasonRejectedRow)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.WriteTimeout)
 	defer cancel()
-	w := windowSend{p: p, source: events, records: len(dlq.msgs) + events.Len(),
+	w := windowSend{p: p, source: events, skill: skill, records: len(dlq.msgs) + events.Len(),
 		events: map[string]int{}, deadLetters: map[string]int{}}
 	// Dead letters first: a consumer that sees a window_closed counting
 	// rejected rows finds those rows in the dead-letter topic already.
 	if err := p.send(ctx, &dlq, w.records); err != nil {
-		p.countFailure()
+		p.countFailure(skill)
 		return w.failed([]chunkFailure{{err: err}}, &batch{}, 0, "events not sent: the window's dead letters were not acknowledged")
 	}
 	w.acked(&dlq)
 	if err := w.sendEvents(ctx); err != nil {
-		p.countFailure()
+		p.countFailure(w.skillName())
 		return err
 	}
 	took := p.clock.Now().Sub(start)
@@ -74,6 +75,7 @@ func (p *Producer) Publish(ctx context.Context, events schema.Events, deadLetter
 type windowSend struct {
 	p       *Producer
 	source  schema.Events
+	skill   string     // the window's skill, the metrics' label; guarded by mu
 	records int        // records of the call, dead letters included
 	mu      sync.Mutex // chunks are acknowledged concurrently
 	// Acknowledged records by event type, and dead letters by reason kind.
@@ -237,7 +239,13 @@ func (w *windowSend) encodeChunks(ctx context.Context, chunks chan<- encodedChun
 	n := w.source.Len()
 	for from := 0; from < n; from += w.p.chunkEvents {
 		to := min(from+w.p.chunkEvents, n)
-		c := w.p.encodeChunk(w.source.Slice(from, to), &w.recycler)
+		events := w.source.Slice(from, to)
+		if from == 0 && len(events) > 0 {
+			w.mu.Lock()
+			w.skill = events[0].Head().SkillID
+			w.mu.Unlock()
+		}
+		c := w.p.encodeChunk(events, &w.recycler)
 		c.from, c.to = from, to
 		select {
 		case chunks <- c:
@@ -295,15 +303,33 @@ func (p *Producer) countSuccess(w *windowSend, took time.Duration) {
 	}
 	p.metrics.PublishSeconds.Observe(took.Seconds())
 	for reason, n := range w.deadLetters {
-		p.metrics.DeadLetters.WithLabelValues(reason).Add(float64(n))
+		p.metrics.DeadLetters.WithLabelValues(w.skillName(), reason).Add(float64(n))
 	}
 	for eventType, n := range w.events {
-		p.metrics.Events.WithLabelValues(eventType).Add(float64(n))
+		p.metrics.Events.WithLabelValues(w.skillName(), eventType).Add(float64(n))
 	}
 }
 
-func (p *Producer) countFailure() {
+func (p *Producer) countFailure(skill string) {
 	if p.metrics != nil {
-		p.metrics.PublishErrors.Inc()
+		p.metrics.PublishErrors.WithLabelValues(skill).Inc()
 	}
+}
+
+// deadLettersSkill returns the skill of one window's dead letters ("" for
+// none): a Publish call is one window of one skill. The events' skill is
+// taken from the first chunk as it is encoded (windowSend.skill): the
+// events are asked for a chunk at a time, once each.
+func deadLettersSkill(deadLetters []schema.DeadLetter) string {
+	if len(deadLetters) > 0 {
+		return deadLetters[0].SkillID
+	}
+	return ""
+}
+
+// skillName returns the window's skill, once known.
+func (w *windowSend) skillName() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.skill
 }

@@ -205,11 +205,11 @@ func TestOversizedEventGoesToDeadLetters(t *testing.T) {
 		}
 	}
 	for label, want := range map[string]float64{"oversized": 1, "unencodable": 1} {
-		if got := testutil.ToFloat64(m.DeadLetters.WithLabelValues(label)); got != want {
+		if got := testutil.ToFloat64(m.DeadLetters.WithLabelValues("7", label)); got != want {
 			t.Errorf("dead_letters_total{reason=%s} = %v, want %v", label, got, want)
 		}
 	}
-	if got := testutil.ToFloat64(m.Events.WithLabelValues(schema.TypeDNISWindow)); got != 18 {
+	if got := testutil.ToFloat64(m.Events.WithLabelValues("7", schema.TypeDNISWindow)); got != 18 {
 		t.Errorf("events_published_total{type=dnis_window} = %v, want 18", got)
 	}
 }
@@ -252,10 +252,10 @@ func TestPublishCountsMetricsAndLogsNothingOnSuccess(t *testing.T) {
 		name      string
 		got, want float64
 	}{
-		{"events dnis_window", testutil.ToFloat64(m.Events.WithLabelValues(schema.TypeDNISWindow)), 5},
-		{"events window_closed", testutil.ToFloat64(m.Events.WithLabelValues(schema.TypeWindowClosed)), 1},
-		{"dead letters rejected_row", testutil.ToFloat64(m.DeadLetters.WithLabelValues("rejected_row")), 1},
-		{"publish errors", testutil.ToFloat64(m.PublishErrors), 0},
+		{"events dnis_window", testutil.ToFloat64(m.Events.WithLabelValues("7", schema.TypeDNISWindow)), 5},
+		{"events window_closed", testutil.ToFloat64(m.Events.WithLabelValues("7", schema.TypeWindowClosed)), 1},
+		{"dead letters rejected_row", testutil.ToFloat64(m.DeadLetters.WithLabelValues("7", "rejected_row")), 1},
+		{"publish errors", testutil.ToFloat64(m.PublishErrors.WithLabelValues("7")), 0},
 		{"publish durations", float64(testutil.CollectAndCount(m.PublishSeconds)), 1},
 	} {
 		if check.got != check.want {

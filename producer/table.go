@@ -39,12 +39,17 @@ func (p *Producer) PublishTable(ctx context.Context, events schema.Events) error
 	}
 	var r recycler
 	n := events.Len()
+	skill := "" // of the window, the metrics' label: the events are asked for once each
 	for from := 0; from < n; from += p.chunkEvents {
 		to := min(from+p.chunkEvents, n)
 		var mem chunkMemory
-		b := p.encodeTableChunk(events.Slice(from, to), &r, &mem)
+		chunk := events.Slice(from, to)
+		if skill == "" && len(chunk) > 0 {
+			skill = chunk[0].Head().SkillID
+		}
+		b := p.encodeTableChunk(chunk, &r, &mem)
 		if err := p.send(ctx, &b, n); err != nil {
-			p.countFailure()
+			p.countFailure(skill)
 			return err
 		}
 		r.release(&mem)

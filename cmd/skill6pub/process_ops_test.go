@@ -78,7 +78,7 @@ func TestProcessEveryFetchFailingIsNotReady(t *testing.T) {
 	}
 	_, metrics := get(t, "http://"+addr+"/metrics")
 	for _, want := range []string{`skill6pub_freshness_seconds{skill="3"}`, `skill6pub_freshness_seconds{skill="7"}`,
-		`skill6pub_fetch_total{outcome="ok",skill="3"} 0`, `skill6pub_build_info{`, `skill6pub_dead_letters_total{reason="rejected_row"} 0`} {
+		`skill6pub_fetch_total{outcome="ok",skill="3"} 0`, `skill6pub_build_info{`, `skill6pub_dead_letters_total{reason="rejected_row",skill="3"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
