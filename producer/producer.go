@@ -21,9 +21,9 @@ import (
 // window (kafka-go issues #1180, #326); a window's events all arrive in one
 // call, added to each partition's batch under one lock, so a short wait
 // loses no batching. Publish waits it twice per window (the events, then
-// the window_closed): at 10 ms that was 20 of the 53 ms a 1,000-row window
-// took from its due time to Kafka's acknowledgement (BENCHMARKS.md,
-// end to end).
+// the window_closed): at 10 ms that was a large share of a small window's
+// time from its due time to Kafka's acknowledgement (BENCHMARKS.md, end to
+// end).
 const batchTimeout = time.Millisecond
 
 // Producer publishes windows of events to Kafka through one kafka-go Writer.
@@ -107,7 +107,7 @@ func newWriter(cfg Config, s settings, transport *kafka.Transport, logError kafk
 
 // batchRecords is the most records in one partition's batch. kafka-go's
 // default of 100 cuts a large window into ten times as many requests
-// (BENCHMARKS.md); with events of about 1.25 KB the default BatchBytes
+// (BENCHMARKS.md); with events of the usual size the default BatchBytes
 // closes a batch first. kafka-go allocates room for BatchSize records in
 // every batch, so it is not simply unbounded.
 const batchRecords = 1000

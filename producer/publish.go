@@ -11,11 +11,11 @@ import (
 )
 
 // defaultChunkEvents is how many events Publish builds, encodes and sends
-// at a time. A window of 100,000 rows is about 200,000 events, 250 MB once
-// encoded: sent whole it would all be in memory until the last record is
-// acknowledged. 4,096 events (about 5 MB encoded) with chunksInFlight of
-// them sent at once publish as fast as 8,192 did and keep the peak memory
-// of a 100,000-row window under 200 MB (BENCHMARKS.md).
+// at a time. A large window's events, sent whole, would all be in memory,
+// encoded, until the last record is acknowledged. 4,096 events with
+// chunksInFlight of them sent at once publish as fast as 8,192 did and keep
+// the peak memory of a 100,000-row window within its target (BENCHMARKS.md,
+// figure 4).
 const defaultChunkEvents = 4096
 
 // Publish sends one window's dead letters to the dead-letter topic, then its

@@ -17,9 +17,10 @@ type chunkMemory struct {
 }
 
 // recycler hands the memory of a window's acknowledged chunks to the
-// chunks encoded after them. Allocated afresh, a chunk's 6 MB were half of
-// what Publish allocated and caused as many more garbage collections, each
-// marking all the process holds (BENCHMARKS.md, producer). A recycler lives
+// chunks encoded after them. Allocated afresh, the chunks' memory was a
+// large share of what Publish allocated and caused as many more garbage
+// collections, each marking all the process holds (BENCHMARKS.md,
+// producer). A recycler lives
 // for one Publish: nothing is held between windows, and within a window
 // what it holds is at most the chunks acknowledged and not yet taken
 // again by the encoder, which is one chunk ahead of the sending.

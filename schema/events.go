@@ -206,9 +206,10 @@ type DeadLetter struct {
 }
 
 // Events is one window's events in publishing order, built a range at a
-// time: the events of a window of 100,000 rows take about 100 MB as values,
-// more than the rows they are made from, so a publisher asks for them a
-// chunk at a time and lets each chunk go once it is acknowledged.
+// time: the events of a large window take more memory as values than the
+// rows they are made from (BENCHMARKS.md, snapshot), so a publisher asks
+// for them a chunk at a time and lets each chunk go once it is
+// acknowledged.
 type Events interface {
 	// Len is the number of events.
 	Len() int

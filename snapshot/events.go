@@ -10,9 +10,9 @@ import (
 // Events is a window's events in publishing order (see Output), built a
 // range at a time. It holds what the events are made from (the rows, the
 // rows they were compared with, their ids and a few bytes of plan per
-// event) rather than the events: built, the events of a window of 100,000
-// rows take about 70 MB (see BENCHMARKS.md), and a publisher needs only the
-// chunk in flight.
+// event) rather than the events: built, the events of a large window take
+// several times that memory (BENCHMARKS.md, snapshot), and a publisher
+// needs only the chunk in flight.
 //
 // It implements schema.Events. Its methods only read it: it may be used by
 // several goroutines at once. The zero value has no events.

@@ -33,9 +33,9 @@
 // changes which saves a reader sees.
 //
 // Why chunks rather than a larger max.message.bytes: a 100,000-row window
-// plus its write-ahead record is about 9 MB of state file, above the 1 MB
-// that brokers, managed Kafka offerings and consumers' fetch sizes allow by
-// default, and it grows with the rows; chunks of 512 KiB work on any topic
+// plus its write-ahead record is several times the 1 MB that brokers,
+// managed Kafka offerings and consumers' fetch sizes allow by default
+// (BENCHMARKS.md, "state in Kafka"), and it grows with the rows; chunks of 512 KiB work on any topic
 // left at its defaults, with no broker or topic setting to keep in step with
 // the largest window.
 //
