@@ -58,13 +58,10 @@ func assertOneContentPerID(t testing.TB, pubs []publication) {
 	}
 }
 
-// TestChangingIntervalPublishesTheStretchToTheNewGrid: 08:00-08:05 went out
-// at INTERVAL=5m; restarted at 10:30 with INTERVAL=1h, the stream goes on
-// with 08:05-09:00, compared with 08:00-08:05, then 09:00-10:00: every
-// instant from 08:00 on in exactly one window. A backfill of 08:00-09:00 at
-// 1h then has nothing left to publish (it used to publish 08:00-09:00 under
-// the ids of 08:00-08:05, with other content).
-func TestChangingIntervalPublishesTheStretchToTheNewGrid(t *testing.T) {
+// publishedAtFiveMinutesThenHourly publishes 08:00-08:05 at INTERVAL=5m and
+// returns the scheduler restarted at 10:30 with INTERVAL=1h.
+func publishedAtFiveMinutesThenHourly(t *testing.T) (*harness, *clock.Fake) {
+	t.Helper()
 	fake := clock.NewFake(time.Time{})
 	h := newHarness(t, testConfig("12"), fake)
 	fake.Set(h.at(8, 6, 30))
@@ -75,6 +72,17 @@ func TestChangingIntervalPublishesTheStretchToTheNewGrid(t *testing.T) {
 	hourly.Interval = time.Hour
 	h = h.restartWith(t, hourly)
 	fake.Set(h.at(10, 30, 0))
+	return h, fake
+}
+
+// TestChangingIntervalPublishesTheStretchToTheNewGrid: 08:00-08:05 went out
+// at INTERVAL=5m; restarted at 10:30 with INTERVAL=1h, the stream goes on
+// with 08:05-09:00, compared with 08:00-08:05, then 09:00-10:00: every
+// instant from 08:00 on in exactly one window. A backfill of 08:00-09:00 at
+// 1h then has nothing left to publish (it used to publish 08:00-09:00 under
+// the ids of 08:00-08:05, with other content).
+func TestChangingIntervalPublishesTheStretchToTheNewGrid(t *testing.T) {
+	h, fake := publishedAtFiveMinutesThenHourly(t)
 	h.runUntilIdle(t, fake)
 
 	pubs := h.pub.list()
@@ -111,16 +119,7 @@ func TestChangingIntervalPublishesTheStretchToTheNewGrid(t *testing.T) {
 // published at 5m, a backfill of 07:00-09:00 at 1h publishes 07:00-08:00 and
 // 08:05-09:00, never a window that holds 08:00-08:05 again.
 func TestBackfillAfterAnIntervalChangeFillsOnlyWhatIsMissing(t *testing.T) {
-	fake := clock.NewFake(time.Time{})
-	h := newHarness(t, testConfig("12"), fake)
-	fake.Set(h.at(8, 6, 30))
-	if err := h.s.Once(t.Context(), time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	hourly := testConfig("12")
-	hourly.Interval = time.Hour
-	h = h.restartWith(t, hourly)
-	fake.Set(h.at(10, 30, 0))
+	h, _ := publishedAtFiveMinutesThenHourly(t)
 	if err := h.s.Backfill(t.Context(), h.at(7, 0, 0), h.at(9, 0, 0), nil, nil); err != nil {
 		t.Fatal(err)
 	}
