@@ -84,7 +84,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"reason"}),
 		CallsToday: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "wolkvox_calls_today",
-			Help: "wolkvox API calls that reached wolkvox today (operation's time zone), kept across restarts in STATE_DIR.",
+			Help: "wolkvox API calls that reached wolkvox today (operation's time zone), kept across restarts in STATE_DIR with STATE_STORE=dir, in memory with the state topic.",
 		}),
 		DailyBudget: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "wolkvox_daily_budget_calls",
