@@ -80,3 +80,14 @@ func (p *Pipeline) importDir(store *kafkastore.Store) error {
 	}
 	return err
 }
+
+// CatchUp returns once the state store has read every save that any
+// process made before the call: a replica that becomes the active one
+// calls it before it loads its state. The directory store, which one
+// process owns, has nothing to catch up with.
+func (p *Pipeline) CatchUp(ctx context.Context) error {
+	if store, ok := p.Store.(interface{ CatchUp(context.Context) error }); ok {
+		return store.CatchUp(ctx)
+	}
+	return nil
+}
