@@ -63,7 +63,7 @@ type ServiceConfig struct {
 	ClockStart time.Time `envconfig:"CLOCK_START" desc:"RFC 3339 time at which an accelerated clock starts (default: now; demos and tests only)"`
 	// Failpoint exists for crash tests: the process kills itself with
 	// SIGKILL at a named point of its work. Production leaves it empty.
-	Failpoint string `envconfig:"SKILL6PUB_FAILPOINT" desc:"tests only: kill the process with SIGKILL at fetch, after-publish or state-write; NAME:N for the Nth time"`
+	Failpoint string `envconfig:"SKILL6PUB_FAILPOINT" desc:"tests only: kill the process with SIGKILL at fetch, after-publish or state-write; NAME:N for the Nth time, NAME:N:stop to freeze it with SIGSTOP instead"`
 }
 
 const usageFormat = `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skill6pub/skill6pub/consume"
+	"github.com/skill6pub/skill6pub/fetch/wolkvoxsim"
+	"github.com/skill6pub/skill6pub/internal/syncbuf"
+)
+
+// These tests run several replicas of `skill6pub run` (real child
+// processes) on one state topic, as a Deployment of several pods does, and
+// stop, kill, freeze and restart them. Each replica has a state directory
+// of its own, fresh at every start: nothing it decides lives there.
+
+// replicaEnv are the settings of every replica: short sessions, so that a
+// replica that dies or freezes is replaced within seconds.
+var replicaEnv = []string{"LEADER_SESSION_TIMEOUT=3s", "LEADER_HEARTBEAT_INTERVAL=250ms", "LEADER_REBALANCE_TIMEOUT=10s"}
+
+// replica is one child process among replicas, with its own output.
+type replica struct {
+	name string
+	cmd  *exec.Cmd
+	logs *syncbuf.Buffer
+	ops  string // host:port of its ops server
+}
+
+// startReplica starts a replica named name (its INSTANCE_ID).
+func (w *world) startReplica(name string, extraEnv ...string) *replica {
+	w.t.Helper()
+	r := &replica{name: name, logs: &syncbuf.Buffer{}}
+	env := append([]string{"INSTANCE_ID=" + name, "STATE_DIR=" + w.t.TempDir()}, replicaEnv...)
+	r.cmd = w.startWriting(r.logs, append(env, extraEnv...)...)
+	r.ops = opsAddrOf(w.t, r.logs)
+	return r
+}
+
+// opsAddrOf waits for the "ops server listening" line in logs.
+func opsAddrOf(t *testing.T, logs *syncbuf.Buffer) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var l struct{ Message, Addr string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "ops server listening" {
+				return l.Addr
+			}
+		}
+		time.Sleep(10 * time.Millisecond) // polling the child's output, not waiting for time to pass
+	}
+	t.Fatalf("the child never said where its ops server listens\n%s", logs.String())
+	return ""
+}
+
+// scrape returns the value of metric (a line "name value") on r's
+// /metrics, or "" when r does not answer.
+func (r *replica) scrape(metric string) string {
+	resp, err := http.Get("http://" + r.ops + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	_, _ = fmt.Fprint(&body, readAllString(resp))
+	for _, line := range strings.Split(body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, metric+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// ready reports whether r's /readyz answers 200.
+func (r *replica) ready() bool {
+	resp, err := http.Get("http://" + r.ops + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func readAllString(resp *http.Response) string {
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return b.String()
+		}
+	}
+}
+
+// waitActive polls the replicas' skill6pub_active_publisher until exactly
+// one of them says 1, and returns it.
+func waitActive(t *testing.T, replicas ...*replica) *replica {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var active []*replica
+		for _, r := range replicas {
+			if r.scrape("skill6pub_active_publisher") == "1" {
+				active = append(active, r)
+			}
+		}
+		if len(active) == 1 {
+			return active[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d active replicas among %d after 30s, want one\n%s", len(active), len(replicas), replicaLogs(replicas))
+		}
+		time.Sleep(20 * time.Millisecond) // polling the replicas, not waiting for time to pass
+	}
+}
+
+// others returns the replicas but r.
+func others(replicas []*replica, r *replica) []*replica {
+	var out []*replica
+	for _, o := range replicas {
+		if o != r {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func replicaLogs(replicas []*replica) string {
+	var b strings.Builder
+	for _, r := range replicas {
+		fmt.Fprintf(&b, "--- %s\n%s", r.name, r.logs.String())
+	}
+	return b.String()
+}
+
+// checkTopic reads the topic to its end and checks the promises: no event
+// id with two contents, window_closed counts right, windows contiguous per
+// skill, at least want windows per skill.
+func checkTopic(t *testing.T, reader *consume.Reader, ledger *consume.Ledger, want int, replicas []*replica) {
+	t.Helper()
+	readAll(t, reader, ledger)
+	if p := ledger.Problems(); len(p) > 0 {
+		t.Errorf("broken promises (an event id with two contents, or window_closed counts that disagree):\n%s\n%s",
+			strings.Join(p, "\n"), replicaLogs(replicas))
+	}
+	assertContiguous(t, ledger)
+	for skill, starts := range windowsBySkill(ledger) {
+		if len(starts) < want {
+			t.Errorf("skill %s: %d windows, want at least %d", skill, len(starts), want)
+		}
+	}
+}
+
+// stopAll stops every replica still running with SIGTERM; each must exit 0.
+func stopAll(t *testing.T, replicas []*replica) {
+	t.Helper()
+	for _, r := range replicas {
+		if r.cmd.ProcessState != nil {
+			continue
+		}
+		if code := stop(t, r.cmd, syscall.SIGTERM); code != 0 {
+			t.Errorf("replica %s exited %d after SIGTERM\n%s", r.name, code, r.logs.String())
+		}
+	}
+}
+
+// Three replicas: one publishes, the others stand by, ready. The active
+// one is killed with SIGKILL; another takes over within its session and
+// goes on from the record with no gap and no second content.
+func TestReplicasKilledActiveIsReplaced(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	reader, ledger := w.newReadBack()
+	replicas := []*replica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
+	active := waitActive(t, replicas...)
+	w.waitClosed(reader, ledger, 3)
+	takeovers := map[*replica]string{}
+	for _, r := range others(replicas, active) {
+		waitReady(t, r)
+		if got := r.scrape("skill6pub_active_publisher"); got != "0" {
+			t.Errorf("standby %s: skill6pub_active_publisher %s, want 0", r.name, got)
+		}
+		takeovers[r] = r.scrape("skill6pub_takeovers_total")
+	}
+	before := len(windowsBySkill(ledger)["3"])
+	if code := stop(t, active.cmd, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
+		t.Fatalf("exit %d after SIGKILL", code)
+	}
+	next := waitActive(t, others(replicas, active)...)
+	w.waitClosed(reader, ledger, before+3)
+	if got, was := next.scrape("skill6pub_takeovers_total"), takeovers[next]; got == was {
+		t.Errorf("the replica that took over still counts %s takeovers", got)
+	}
+	if !strings.Contains(next.logs.String(), "this replica is now the active one") {
+		t.Errorf("the replica that took over does not say so\n%s", next.logs.String())
+	}
+	stopAll(t, replicas)
+	checkTopic(t, reader, ledger, before+3, replicas)
+}
+
+// waitReady polls r's /readyz until it answers 200.
+func waitReady(t *testing.T, r *replica) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !r.ready() {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s not ready after 30s\n%s", r.name, r.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling /readyz, not waiting for time to pass
+	}
+}
+
+// Two replicas and a wolkvox whose data changes on every fetch. The active
+// one is frozen (SIGSTOP) until the standby took over and published, then
+// resumed (SIGCONT): it wakes up believing it is active, in the middle of
+// a window. Whatever it publishes then is byte for byte what the record
+// holds; it stands down, and one replica goes on.
+func TestReplicasFrozenActiveWakesUpWithoutASecondContent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.sim.Update(func(c *wolkvoxsim.Config) { c.ChangeEveryFetch = true })
+	reader, ledger := w.newReadBack()
+	replicas := []*replica{w.startReplica("a"), w.startReplica("b")}
+	frozen := waitActive(t, replicas...)
+	w.waitClosed(reader, ledger, 3)
+	if err := frozen.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	next := waitActive(t, others(replicas, frozen)...)
+	before := len(windowsBySkill(ledger)["3"])
+	w.waitClosed(reader, ledger, before+3)
+	if err := frozen.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	w.waitClosed(reader, ledger, before+6)
+	waitActive(t, replicas...)
+	stopAll(t, replicas)
+	checkTopic(t, reader, ledger, before+6, replicas)
+	if next.scrape("skill6pub_takeovers_total") == "0" {
+		t.Errorf("the standby never took over")
+	}
+}
+
+// A rolling restart of two replicas, each one stopped with SIGTERM and
+// started again with an empty state directory: the windows go on with no
+// gap and no second content.
+func TestReplicasRollingRestart(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	reader, ledger := w.newReadBack()
+	replicas := []*replica{w.startReplica("a"), w.startReplica("b")}
+	waitActive(t, replicas...)
+	w.waitClosed(reader, ledger, 2)
+	for i, name := range []string{"a2", "b2"} {
+		if code := stop(t, replicas[i].cmd, syscall.SIGTERM); code != 0 {
+			t.Fatalf("replica %s exited %d after SIGTERM\n%s", replicas[i].name, code, replicas[i].logs.String())
+		}
+		replicas = append(replicas, w.startReplica(name))
+		waitActive(t, replicas[i+1:]...)
+		w.waitClosed(reader, ledger, len(windowsBySkill(ledger)["3"])+2)
+	}
+	stopAll(t, replicas)
+	checkTopic(t, reader, ledger, 6, replicas)
+}
