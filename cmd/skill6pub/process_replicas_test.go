@@ -218,34 +218,51 @@ func waitReady(t *testing.T, r *replica) {
 }
 
 // Two replicas and a wolkvox whose data changes on every fetch. The active
-// one is frozen (SIGSTOP) until the standby took over and published, then
-// resumed (SIGCONT): it wakes up believing it is active, in the middle of
-// a window. Whatever it publishes then is byte for byte what the record
-// holds; it stands down, and one replica goes on.
+// one freezes (SIGSTOP, at a failpoint) with a fetched window in hand; the
+// standby takes over and publishes that window from its own fetch, and
+// more. Then the frozen one is resumed (SIGCONT): it wakes up believing it
+// is active, in the middle of that window. It must not publish its fetch
+// (another content under the window's ids); it gives way and stands down,
+// and one replica goes on.
 func TestReplicasFrozenActiveWakesUpWithoutASecondContent(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.sim.Update(func(c *wolkvoxsim.Config) { c.ChangeEveryFetch = true })
 	reader, ledger := w.newReadBack()
-	replicas := []*replica{w.startReplica("a"), w.startReplica("b")}
-	frozen := waitActive(t, replicas...)
-	w.waitClosed(reader, ledger, 3)
-	if err := frozen.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
+	// Two skills: the 8th fetch is one of the 4th window.
+	frozen := w.startReplica("a", "SKILL6PUB_FAILPOINT=fetch:8:stop")
+	waitActive(t, frozen)
+	standby := w.startReplica("b")
+	replicas := []*replica{frozen, standby}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(frozen.logs.String(), "freezing the process with SIGSTOP") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the active replica never froze\n%s", replicaLogs(replicas))
+		}
+		time.Sleep(20 * time.Millisecond) // polling the child's output, not waiting for time to pass
 	}
-	next := waitActive(t, others(replicas, frozen)...)
+	if next := waitActive(t, standby); next != standby {
+		t.Fatal("the standby did not take over")
+	}
+	readAll(t, reader, ledger)
 	before := len(windowsBySkill(ledger)["3"])
 	w.waitClosed(reader, ledger, before+3)
 	if err := frozen.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
+	deadline = time.Now().Add(60 * time.Second)
+	for !strings.Contains(frozen.logs.String(), "standing down") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the resumed replica never stood down\n%s", replicaLogs(replicas))
+		}
+		time.Sleep(20 * time.Millisecond) // polling the child's output, not waiting for time to pass
+	}
 	w.waitClosed(reader, ledger, before+6)
-	waitActive(t, replicas...)
+	if active := waitActive(t, replicas...); active != standby {
+		t.Errorf("replica %s is active after the frozen one woke up, want b", active.name)
+	}
 	stopAll(t, replicas)
 	checkTopic(t, reader, ledger, before+6, replicas)
-	if next.scrape("skill6pub_takeovers_total") == "0" {
-		t.Errorf("the standby never took over")
-	}
 }
 
 // A rolling restart of two replicas, each one stopped with SIGTERM and
