@@ -112,7 +112,13 @@ func (w *world) start(extraEnv ...string) *exec.Cmd {
 // startWriting is start with the child's output going to out.
 func (w *world) startWriting(out io.Writer, extraEnv ...string) *exec.Cmd {
 	w.t.Helper()
-	cmd := exec.Command(binary(w.t), "run")
+	return w.startCommand(out, []string{"run"}, extraEnv...)
+}
+
+// startCommand launches skill6pub with args, configured as start does.
+func (w *world) startCommand(out io.Writer, args []string, extraEnv ...string) *exec.Cmd {
+	w.t.Helper()
+	cmd := exec.Command(binary(w.t), args...)
 	cmd.Env = append(os.Environ(),
 		"WOLKVOX_SERVER=0032",
 		"WOLKVOX_BASE_URL="+w.simURL,
