@@ -311,7 +311,7 @@ func TestOnceAndBackfillRunBesideTheService(t *testing.T) {
 	w.sim.Update(func(c *wolkvoxsim.Config) { c.Latency = 20 * time.Millisecond })
 
 	var out syncbuf.Buffer
-	backfill := w.startCommand(&out, []string{"backfill", "--from", first.Add(-2*time.Hour).Format(time.RFC3339), "--to", first.Format(time.RFC3339)},
+	backfill := w.startCommand(&out, []string{"backfill", "--from", first.Add(-2 * time.Hour).Format(time.RFC3339), "--to", first.Format(time.RFC3339)},
 		"STATE_DIR="+t.TempDir())
 	once := w.startCommand(&out, []string{"once", "--window", first.Format(time.RFC3339)}, "STATE_DIR="+t.TempDir())
 	for name, cmd := range map[string]*exec.Cmd{"backfill": backfill, "once": once} {
