@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -68,9 +69,11 @@ func (r *replica) scrape(metric string) string {
 		return ""
 	}
 	defer resp.Body.Close()
-	var body strings.Builder
-	_, _ = fmt.Fprint(&body, readAllString(resp))
-	for _, line := range strings.Split(body.String(), "\n") {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(body), "\n") {
 		if v, ok := strings.CutPrefix(line, metric+" "); ok {
 			return v
 		}
@@ -86,18 +89,6 @@ func (r *replica) ready() bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-func readAllString(resp *http.Response) string {
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			return b.String()
-		}
-	}
 }
 
 // waitActive polls the replicas' skill6pub_active_publisher until exactly
