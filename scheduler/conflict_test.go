@@ -162,3 +162,61 @@ func TestTheFirstWriteAheadRecordDecidesAcrossProcesses(t *testing.T) {
 		})
 	}
 }
+
+// The live loop of a process that read the record, then froze while
+// another process published the next window: its own fetch of that window
+// loses at the write-ahead save, and it is dropped for good, not committed
+// again on the record loaded afterwards.
+func TestTheLiveLoopDropsAFetchWhoseRecordLost(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	fake := clock.NewFake(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	fetcher := &changingFetcher{}
+	first := newHarness(t, testConfig("3"), fake, func(d *Deps) {
+		d.Store, d.Fetcher = openStateTopic(t, cluster, "first"), fetcher
+	})
+	held := &heldStore{Store: openStateTopic(t, cluster, "second"), loaded: make(chan struct{}), release: make(chan struct{})}
+	second := newHarness(t, testConfig("3"), fake, func(d *Deps) { d.Store, d.Fetcher = held, fetcher })
+
+	w2 := first.s.Calendar().LatestComplete(fake.Now())
+	w1 := Window{Start: w2.Start.Add(-5 * time.Minute), End: w2.Start}
+	if err := first.s.Once(t.Context(), w1.Start); err != nil {
+		t.Fatal(err)
+	}
+	if err := held.Store.(*kafkastore.Store).CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stop := second.run(t)
+	<-held.loaded // the second process has read the record: window 1 published
+	if err := first.s.Once(t.Context(), w2.Start); err != nil {
+		t.Fatal(err)
+	}
+	close(held.release)
+	// The second process fetches window 2, loses its save, and waits
+	// before its next attempt; then it finds window 2 published.
+	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	fake.Advance(10 * time.Second) // past the retry delay (2 s), before window 3 is due
+	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetcher.calls.Load(); got != 3 {
+		t.Fatalf("%d fetches, want 3 (window 1, and window 2 by each process)\n%s", got, second.logs.String())
+	}
+	theirs := first.pub.of("3")[1]
+	for _, p := range second.pub.of("3") {
+		if p.start.Equal(w2.Start) && p.records != theirs.records {
+			t.Errorf("the second process published its own fetch of window 2 after its record lost:\n%s\nvs\n%s", p.records, theirs.records)
+		}
+	}
+	if len(second.logs.withMessage(t, "another process saved")) == 0 {
+		t.Errorf("the second process does not say that it gave way:\n%s", second.logs.String())
+	}
+}
