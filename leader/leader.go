@@ -32,7 +32,7 @@
 //
 // # Settings
 //
-// The variables this package proposes, with their defaults (the Kafka
+// Its variables (package config reads them), with their defaults (the Kafka
 // connection, TLS and SASL are the producer's):
 //
 //	LEADER_SESSION_TIMEOUT     10s  a member that has not heartbeated for this long is replaced
