@@ -15,9 +15,11 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/leader"
 	"github.com/skill6pub/skill6pub/producer"
 	"github.com/skill6pub/skill6pub/scheduler"
 	"github.com/skill6pub/skill6pub/secret"
+	"github.com/skill6pub/skill6pub/state/kafkastore"
 )
 
 // Config is the whole configuration, read from the environment (no prefix).
@@ -26,13 +28,29 @@ type Config struct {
 	Wolkvox  fetch.Config
 	Schedule scheduler.Config
 	Kafka    producer.Config
-	Service  ServiceConfig
+	// State is the state topic's own settings (KAFKA_STATE_*, INSTANCE_ID);
+	// its connection is the producer's (producer.Connection).
+	State kafkastore.Config
+	// Leader is the election of the active replica (LEADER_*); its group
+	// and topic are derived (pipeline), its connection is the producer's.
+	Leader  leader.Config
+	Service ServiceConfig
 }
+
+// The state stores STATE_STORE names.
+const (
+	// StateStoreKafka keeps the state in the compacted state topic: every
+	// replica and every command shares it (the default).
+	StateStoreKafka = "kafka"
+	// StateStoreDir keeps it in STATE_DIR: one process, no failover.
+	StateStoreDir = "dir"
+)
 
 // ServiceConfig is the part of the configuration that belongs to no single
 // package.
 type ServiceConfig struct {
-	StateDir        string        `envconfig:"STATE_DIR" default:"./state" desc:"directory of the state files (last published window and snapshot per skill)"`
+	StateStore      string        `envconfig:"STATE_STORE" default:"kafka" desc:"where the publisher's state is kept: kafka (the compacted state topic, shared by every replica and command) or dir (STATE_DIR: one process, no failover)"`
+	StateDir        string        `envconfig:"STATE_DIR" default:"./state" desc:"with STATE_STORE=dir, directory of the state files; with kafka, a directory left by an older version is taken over into the state topic once at start"`
 	DNISHMACKey     secret.String `envconfig:"DNIS_HMAC_KEY" desc:"when set, every DNIS is replaced by HMAC-SHA256(key, DNIS) before it leaves the service"`
 	HTTPAddr        string        `envconfig:"HTTP_ADDR" default:":8080" desc:"address of the ops server (/healthz, /readyz, /metrics); empty disables it"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
@@ -45,7 +63,7 @@ type ServiceConfig struct {
 	ClockStart time.Time `envconfig:"CLOCK_START" desc:"RFC 3339 time at which an accelerated clock starts (default: now; demos and tests only)"`
 	// Failpoint exists for crash tests: the process kills itself with
 	// SIGKILL at a named point of its work. Production leaves it empty.
-	Failpoint string `envconfig:"SKILL6PUB_FAILPOINT" desc:"tests only: kill the process with SIGKILL at fetch, after-publish or state-write; NAME:N for the Nth time"`
+	Failpoint string `envconfig:"SKILL6PUB_FAILPOINT" desc:"tests only: kill the process with SIGKILL at fetch, after-publish or state-write; NAME:N for the Nth time, NAME:N:stop to freeze it with SIGSTOP instead"`
 }
 
 const usageFormat = `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}
@@ -55,8 +73,31 @@ const usageFormat = `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_de
 // gives nested struct fields a prefix, so each section is read on its own to
 // keep the variable names DESIGN.md fixes.
 func (c *Config) parts() []any {
-	return []any{&c.Wolkvox, &c.Schedule, &c.Kafka, &c.Service}
+	return []any{&c.Wolkvox, &c.Schedule, &c.Kafka, &c.State, &c.Leader, &c.Service}
 }
+
+// StateTopic returns the state topic: KAFKA_STATE_TOPIC, by default
+// KAFKA_TOPIC + ".state".
+func (c Config) StateTopic() string {
+	if c.State.Topic != "" {
+		return c.State.Topic
+	}
+	return c.Kafka.Topic + ".state"
+}
+
+// Operation names the stream in events, state keys and the group of
+// replicas: WOLKVOX_SERVER, or "custom" when WOLKVOX_BASE_URL stands in
+// for it.
+func (c Config) Operation() string {
+	if c.Wolkvox.Server == "" {
+		return "custom"
+	}
+	return c.Wolkvox.Server
+}
+
+// LeaderGroup is the consumer group in which the replicas of the operation
+// elect the active one.
+func (c Config) LeaderGroup() string { return "skill6pub-" + c.Operation() }
 
 // Load reads the configuration from the environment. Each section is read
 // on its own, so one wrong value per section is reported, one line each.

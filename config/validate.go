@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/leader"
 	"github.com/skill6pub/skill6pub/producer"
 )
 
@@ -60,6 +61,8 @@ func (c Config) Validate() error {
 		add("SHUTDOWN_TIMEOUT=%s: must be positive (like 30s)", c.Service.ShutdownTimeout)
 	}
 
+	problems = append(problems, c.validateState()...)
+
 	s := c.Service
 	if s.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(s.HTTPAddr); err != nil {
@@ -76,6 +79,39 @@ func (c Config) Validate() error {
 		add("LOG_FORMAT=%q: want json or console", s.LogFormat)
 	}
 	return errors.Join(problems...)
+}
+
+// validateState checks the state store's settings and the election's.
+func (c Config) validateState() []error {
+	switch c.Service.StateStore {
+	case StateStoreDir:
+		if c.Service.StateDir == "" {
+			return []error{fmt.Errorf("STATE_DIR is empty but STATE_STORE=dir: give the directory of the state files (or use STATE_STORE=kafka)")}
+		}
+		return nil
+	case StateStoreKafka:
+	default:
+		return []error{fmt.Errorf("STATE_STORE=%q: want kafka (the state topic, the default) or dir (STATE_DIR: one process, no failover)", c.Service.StateStore)}
+	}
+	var problems []error
+	store := c.State
+	store.Topic, store.Brokers = c.StateTopic(), c.Kafka.Brokers
+	if err := store.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	if topics, err := producer.TopicNames(c.Kafka); err == nil {
+		for name, topic := range map[string]string{"KAFKA_TOPIC": topics.Events, "KAFKA_DLQ_TOPIC": topics.DeadLetters, "KAFKA_TABLE_TOPIC": topics.Table} {
+			if topic == store.Topic {
+				problems = append(problems, fmt.Errorf("KAFKA_STATE_TOPIC=%q is also %s: the state topic must be a topic of its own", store.Topic, name))
+			}
+		}
+	}
+	elect := c.Leader
+	elect.Brokers, elect.Topic, elect.Group = c.Kafka.Brokers, store.Topic, c.LeaderGroup()
+	if _, err := leader.New(elect); err != nil {
+		problems = append(problems, err)
+	}
+	return problems
 }
 
 // normalize trims the blanks people put after commas in lists

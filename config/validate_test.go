@@ -53,6 +53,12 @@ func TestValidateRefusesAtStartWhatFailedLater(t *testing.T) {
 		}, "KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are both set: use one"},
 		{"HTTP address", func(c *Config) { c.Service.HTTPAddr = "8080" }, `HTTP_ADDR="8080": want host:port`},
 		{"log level", func(c *Config) { c.Service.LogLevel = "verbose" }, `LOG_LEVEL="verbose": want debug, info, warn or error`},
+		{"state store", func(c *Config) { c.Service.StateStore = "disk" }, `STATE_STORE="disk": want kafka`},
+		{"directory store without a directory", func(c *Config) { c.Service.StateStore, c.Service.StateDir = "dir", "" }, "STATE_DIR is empty but STATE_STORE=dir"},
+		{"state chunk too small", func(c *Config) { c.State.ChunkBytes = 100 }, "KAFKA_STATE_CHUNK_BYTES is 100: use 4096 to 1000000 bytes"},
+		{"state topic is the events topic", func(c *Config) { c.State.Topic = c.Kafka.Topic }, "KAFKA_STATE_TOPIC=\"wolkvox.skill6.dnis-service-level\" is also KAFKA_TOPIC"},
+		{"heartbeat too slow for the session", func(c *Config) { c.Leader.HeartbeatInterval = 5 * time.Second },
+			"LEADER_HEARTBEAT_INTERVAL (5s) must be at most a third of LEADER_SESSION_TIMEOUT (10s)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig(t)
@@ -89,6 +95,25 @@ func TestValidateReportsEveryProblemOneLineEach(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no line names %s:\n%v", want, err)
 		}
+	}
+}
+
+// The state topic defaults to the events topic's name with .state; the
+// group of replicas is named after the operation.
+func TestStateTopicAndGroupDefaults(t *testing.T) {
+	c := validConfig(t)
+	if got := c.StateTopic(); got != "wolkvox.skill6.dnis-service-level.state" {
+		t.Errorf("StateTopic() = %q", got)
+	}
+	if c.Service.StateStore != StateStoreKafka || c.State.ChunkBytes != 524288 || c.Leader.SessionTimeout != 10*time.Second {
+		t.Errorf("defaults: STATE_STORE=%q KAFKA_STATE_CHUNK_BYTES=%d LEADER_SESSION_TIMEOUT=%s", c.Service.StateStore, c.State.ChunkBytes, c.Leader.SessionTimeout)
+	}
+	c.State.Topic = "elsewhere.state"
+	if got := c.StateTopic(); got != "elsewhere.state" {
+		t.Errorf("StateTopic() with KAFKA_STATE_TOPIC = %q", got)
+	}
+	if got := c.LeaderGroup(); got != "skill6pub-0032" {
+		t.Errorf("LeaderGroup() = %q", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -399,11 +400,20 @@ func TestComposePublisherPortsVolumesAndShutdownLineUp(t *testing.T) {
 	if _, ok := publisher.containerPorts(t)[listenPort(t, cfg.Service.HTTPAddr)]; !ok {
 		t.Errorf("HTTP_ADDR=%s, but that port is not published (%v)", cfg.Service.HTTPAddr, publisher.Ports)
 	}
-	if !mountsNamedVolume(compose, publisher, cfg.Service.StateDir) {
-		t.Errorf("STATE_DIR=%s is not on a named volume (%v): the state would go with the container", cfg.Service.StateDir, publisher.Volumes)
+	// Two replicas share their state through the state topic only: no
+	// volume, and the second is the first with its own host port.
+	if cfg.Service.StateStore != "kafka" || len(publisher.Volumes) != 0 {
+		t.Errorf("STATE_STORE=%s, volumes %v: want the state topic (kafka) and nothing on a volume", cfg.Service.StateStore, publisher.Volumes)
 	}
-	if want := dockerfileEnv(t)["STATE_DIR"]; cfg.Service.StateDir != want {
-		t.Errorf("STATE_DIR=%s, but the image prepares %s for the non-root user", cfg.Service.StateDir, want)
+	second, ok := compose.Services[publisherService+"-2"]
+	if !ok {
+		t.Fatalf("no second publisher (%s-2): the compose file runs two replicas", publisherService)
+	}
+	if !maps.Equal(second.Environment, publisher.Environment) || !slices.Equal(second.Command, publisher.Command) || second.Image != publisher.Image {
+		t.Errorf("%s-2 is not configured as %s", publisherService, publisherService)
+	}
+	if _, clash := second.containerPorts(t)[listenPort(t, cfg.Service.HTTPAddr)]; !clash || slices.Equal(second.Ports, publisher.Ports) {
+		t.Errorf("%s-2 ports %v: want its ops server on a host port of its own", publisherService, second.Ports)
 	}
 	grace, err := time.ParseDuration(publisher.StopGracePeriod)
 	if err != nil {

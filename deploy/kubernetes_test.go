@@ -71,44 +71,59 @@ type k8sServiceMonitor struct {
 	} `yaml:"spec"`
 }
 
-type k8sStatefulSet struct {
+type k8sDeployment struct {
 	typeMeta `yaml:",inline"`
 	Metadata objectMeta `yaml:"metadata"`
 	Spec     struct {
-		Replicas    *int   `yaml:"replicas"`
-		ServiceName string `yaml:"serviceName"`
-		Selector    struct {
+		Replicas *int `yaml:"replicas"`
+		Selector struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		} `yaml:"selector"`
+		Strategy struct {
+			Type          string `yaml:"type"`
+			RollingUpdate struct {
+				MaxSurge       *int `yaml:"maxSurge"`
+				MaxUnavailable *int `yaml:"maxUnavailable"`
+			} `yaml:"rollingUpdate"`
+		} `yaml:"strategy"`
 		Template struct {
 			Metadata objectMeta `yaml:"metadata"`
 			Spec     podSpec    `yaml:"spec"`
 		} `yaml:"template"`
-		VolumeClaimTemplates []struct {
-			Metadata objectMeta `yaml:"metadata"`
-			Spec     struct {
-				AccessModes []string `yaml:"accessModes"`
-				Resources   struct {
-					Requests map[string]string `yaml:"requests"`
-				} `yaml:"resources"`
-			} `yaml:"spec"`
-		} `yaml:"volumeClaimTemplates"`
+	} `yaml:"spec"`
+}
+
+type k8sPodDisruptionBudget struct {
+	typeMeta `yaml:",inline"`
+	Metadata objectMeta `yaml:"metadata"`
+	Spec     struct {
+		MinAvailable *int `yaml:"minAvailable"`
+		Selector     struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"selector"`
 	} `yaml:"spec"`
 }
 
 type podSpec struct {
 	AutomountServiceAccountToken  *bool `yaml:"automountServiceAccountToken"`
 	TerminationGracePeriodSeconds int   `yaml:"terminationGracePeriodSeconds"`
-	SecurityContext               struct {
-		RunAsNonRoot        *bool  `yaml:"runAsNonRoot"`
-		RunAsUser           *int   `yaml:"runAsUser"`
-		RunAsGroup          *int   `yaml:"runAsGroup"`
-		FSGroup             *int   `yaml:"fsGroup"`
-		FSGroupChangePolicy string `yaml:"fsGroupChangePolicy"`
-		SeccompProfile      struct {
+	TopologySpreadConstraints     []struct {
+		MaxSkew           int    `yaml:"maxSkew"`
+		TopologyKey       string `yaml:"topologyKey"`
+		WhenUnsatisfiable string `yaml:"whenUnsatisfiable"`
+		LabelSelector     struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"labelSelector"`
+	} `yaml:"topologySpreadConstraints"`
+	SecurityContext struct {
+		RunAsNonRoot   *bool `yaml:"runAsNonRoot"`
+		RunAsUser      *int  `yaml:"runAsUser"`
+		RunAsGroup     *int  `yaml:"runAsGroup"`
+		SeccompProfile struct {
 			Type string `yaml:"type"`
 		} `yaml:"seccompProfile"`
 	} `yaml:"securityContext"`
+	Volumes    []any       `yaml:"volumes"`
 	Containers []container `yaml:"containers"`
 }
 
@@ -132,6 +147,9 @@ type container struct {
 			ResourceFieldRef *struct {
 				Resource string `yaml:"resource"`
 			} `yaml:"resourceFieldRef"`
+			FieldRef *struct {
+				FieldPath string `yaml:"fieldPath"`
+			} `yaml:"fieldRef"`
 		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	Ports []struct {
@@ -193,7 +211,8 @@ type manifests struct {
 	SecretExample  k8sSecret
 	Service        k8sService
 	ServiceMonitor k8sServiceMonitor
-	StatefulSet    k8sStatefulSet
+	Deployment     k8sDeployment
+	PDB            k8sPodDisruptionBudget
 }
 
 func loadManifests(t *testing.T) manifests {
@@ -205,7 +224,8 @@ func loadManifests(t *testing.T) manifests {
 		"secret.example.yaml": &m.SecretExample,
 		"service.yaml":        &m.Service,
 		"servicemonitor.yaml": &m.ServiceMonitor,
-		"statefulset.yaml":    &m.StatefulSet,
+		"deployment.yaml":     &m.Deployment,
+		"pdb.yaml":            &m.PDB,
 	} {
 		decodeStrict(t, filepath.Join("deploy", "kubernetes", file), v)
 	}
@@ -215,7 +235,8 @@ func loadManifests(t *testing.T) manifests {
 		"secret.example.yaml": m.SecretExample.typeMeta,
 		"service.yaml":        m.Service.typeMeta,
 		"servicemonitor.yaml": m.ServiceMonitor.typeMeta,
-		"statefulset.yaml":    m.StatefulSet.typeMeta,
+		"deployment.yaml":     m.Deployment.typeMeta,
+		"pdb.yaml":            m.PDB.typeMeta,
 	} {
 		want := map[string]typeMeta{
 			"kustomization.yaml":  {"kustomize.config.k8s.io/v1beta1", "Kustomization"},
@@ -223,19 +244,20 @@ func loadManifests(t *testing.T) manifests {
 			"secret.example.yaml": {"v1", "Secret"},
 			"service.yaml":        {"v1", "Service"},
 			"servicemonitor.yaml": {"monitoring.coreos.com/v1", "ServiceMonitor"},
-			"statefulset.yaml":    {"apps/v1", "StatefulSet"},
+			"deployment.yaml":     {"apps/v1", "Deployment"},
+			"pdb.yaml":            {"policy/v1", "PodDisruptionBudget"},
 		}[file]
 		if tm != want {
 			t.Errorf("%s: %+v, want %+v", file, tm, want)
 		}
 	}
-	if n := len(m.StatefulSet.Spec.Template.Spec.Containers); n != 1 {
-		t.Fatalf("statefulset.yaml: %d containers, want the publisher alone", n)
+	if n := len(m.Deployment.Spec.Template.Spec.Containers); n != 1 {
+		t.Fatalf("deployment.yaml: %d containers, want the publisher alone", n)
 	}
 	return m
 }
 
-func (m manifests) publisher() container { return m.StatefulSet.Spec.Template.Spec.Containers[0] }
+func (m manifests) publisher() container { return m.Deployment.Spec.Template.Spec.Containers[0] }
 
 // environment is what the publisher's container sees: the ConfigMap, then
 // the Secret (as secret.example.yaml fills it), then the container's own
@@ -281,7 +303,7 @@ func TestKubernetesGivesThePublisherOnlyVariablesItReads(t *testing.T) {
 			envNames = append(envNames, e.Name)
 		}
 	}
-	check("statefulset.yaml env", envNames)
+	check("deployment.yaml env", envNames)
 	loadConfig(t, m.environment(t))
 }
 
@@ -296,7 +318,7 @@ func TestSecretHoldsTheToken(t *testing.T) {
 		}
 		for _, e := range m.publisher().Env {
 			if e.Name == secret {
-				t.Errorf("statefulset.yaml sets %s in plain text", secret)
+				t.Errorf("deployment.yaml sets %s in plain text", secret)
 			}
 		}
 	}
@@ -323,52 +345,60 @@ func TestSecretHoldsTheToken(t *testing.T) {
 		t.Fatal("README.md has no `kubectl -n NS create secret generic NAME --from-literal=...` step")
 	}
 	if found[1] != m.Kustomization.Namespace || found[2] != m.SecretExample.Metadata.Name {
-		t.Errorf("the README creates secret %s/%s; the StatefulSet reads %s/%s", found[1], found[2], m.Kustomization.Namespace, m.SecretExample.Metadata.Name)
+		t.Errorf("the README creates secret %s/%s; the Deployment reads %s/%s", found[1], found[2], m.Kustomization.Namespace, m.SecretExample.Metadata.Name)
 	}
 	if !strings.Contains(found[3], "--from-literal=WOLKVOX_TOKEN=") {
 		t.Errorf("the README's secret has no WOLKVOX_TOKEN: %s", found[0])
 	}
 }
 
-func TestStatefulSetRunsOneLockedDownReplicaWithItsState(t *testing.T) {
+func TestDeploymentRunsReplicasWithoutAVolume(t *testing.T) {
 	m := loadManifests(t)
-	sts := m.StatefulSet.Spec
-	pod := sts.Template.Spec
+	d := m.Deployment.Spec
+	pod := d.Template.Spec
 	c := m.publisher()
 	cfg := loadConfig(t, m.environment(t))
 
-	// One token must not serve two requests at once, and the state
-	// directory takes one process: never more than one replica.
-	if sts.Replicas == nil || *sts.Replicas != 1 {
-		t.Errorf("replicas %s, want exactly 1", describeInt(sts.Replicas))
+	// The state is in the state topic and one replica is elected: two
+	// replicas, one standing by, and nothing on a volume.
+	if cfg.Service.StateStore != "kafka" {
+		t.Errorf("STATE_STORE=%s: replicas share their state through the state topic only (kafka)", cfg.Service.StateStore)
 	}
-
-	var claims []string
-	for _, vct := range sts.VolumeClaimTemplates {
-		claims = append(claims, vct.Metadata.Name)
-		if vct.Spec.Resources.Requests["storage"] == "" {
-			t.Errorf("volume claim %s requests no storage", vct.Metadata.Name)
-		}
+	if d.Replicas == nil || *d.Replicas < 2 {
+		t.Errorf("replicas %s, want at least 2: one active, one standing by", describeInt(d.Replicas))
 	}
-	stateMounted := false
-	for _, vm := range c.VolumeMounts {
-		stateMounted = stateMounted || vm.MountPath == cfg.Service.StateDir && slices.Contains(claims, vm.Name)
+	if len(pod.Volumes) != 0 || len(c.VolumeMounts) != 0 {
+		t.Errorf("volumes %v, mounts %v: the state is in Kafka, nothing on a volume", pod.Volumes, c.VolumeMounts)
 	}
-	if !stateMounted {
-		t.Errorf("STATE_DIR=%s is not a persistent volume claim's mount (%+v)", cfg.Service.StateDir, c.VolumeMounts)
+	if ru := d.Strategy.RollingUpdate; d.Strategy.Type != "RollingUpdate" || ru.MaxUnavailable == nil || *ru.MaxUnavailable != 0 {
+		t.Errorf("strategy %+v: want RollingUpdate with maxUnavailable 0, so that a replica is always up to take over", d.Strategy)
+	}
+	pdb := m.PDB.Spec
+	if pdb.MinAvailable == nil || *pdb.MinAvailable < 1 || d.Replicas != nil && *pdb.MinAvailable >= *d.Replicas {
+		t.Errorf("PodDisruptionBudget minAvailable %s: want at least 1 and fewer than the %s replicas", describeInt(pdb.MinAvailable), describeInt(d.Replicas))
+	}
+	if !subset(pdb.Selector.MatchLabels, d.Template.Metadata.Labels) {
+		t.Errorf("the PodDisruptionBudget selects %v, the pods have %v", pdb.Selector.MatchLabels, d.Template.Metadata.Labels)
+	}
+	instance := false
+	for _, e := range c.Env {
+		instance = instance || e.Name == "INSTANCE_ID" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name"
+	}
+	if !instance {
+		t.Error("INSTANCE_ID is not the pod's name (fieldRef metadata.name): the state topic's saves would not say which pod wrote them")
 	}
 
 	uid := imageUID(t)
 	sc := pod.SecurityContext
-	if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != uid || sc.FSGroup == nil || *sc.FSGroup != uid {
-		t.Errorf("pod securityContext: want runAsNonRoot, runAsUser and fsGroup %d (the image's user, so the volume is writable)", uid)
+	if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != uid {
+		t.Errorf("pod securityContext: want runAsNonRoot and runAsUser %d (the image's user)", uid)
 	}
 	if sc.SeccompProfile.Type != "RuntimeDefault" {
 		t.Errorf("pod seccompProfile %q, want RuntimeDefault", sc.SeccompProfile.Type)
 	}
 	csc := c.SecurityContext
 	if csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
-		t.Error("container: want readOnlyRootFilesystem (the state volume is the only place it writes)")
+		t.Error("container: want readOnlyRootFilesystem (it writes nowhere: the state is in Kafka)")
 	}
 	if csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
 		t.Error("container: want allowPrivilegeEscalation false")
@@ -425,17 +455,17 @@ func TestProbesAndMetricsUseTheOpsPort(t *testing.T) {
 		}
 	}
 
-	pod := m.StatefulSet.Spec.Template.Metadata
+	pod := m.Deployment.Spec.Template.Metadata
 	if a := pod.Annotations; a["prometheus.io/scrape"] != "true" || a["prometheus.io/port"] != port || a["prometheus.io/path"] != "/metrics" {
 		t.Errorf("pod annotations %v: want prometheus.io/scrape true, port %s, path /metrics", a, port)
 	}
 
 	svc := m.Service
-	if m.StatefulSet.Spec.ServiceName != svc.Metadata.Name || svc.Spec.ClusterIP != "None" {
-		t.Errorf("serviceName %q: want the headless service %q", m.StatefulSet.Spec.ServiceName, svc.Metadata.Name)
+	if svc.Spec.ClusterIP != "None" {
+		t.Errorf("service %q: want a headless service, so that every replica is scraped", svc.Metadata.Name)
 	}
-	if !subset(svc.Spec.Selector, pod.Labels) || !subset(m.StatefulSet.Spec.Selector.MatchLabels, pod.Labels) {
-		t.Errorf("selectors %v and %v do not select the pod's labels %v", svc.Spec.Selector, m.StatefulSet.Spec.Selector.MatchLabels, pod.Labels)
+	if !subset(svc.Spec.Selector, pod.Labels) || !subset(m.Deployment.Spec.Selector.MatchLabels, pod.Labels) {
+		t.Errorf("selectors %v and %v do not select the pod's labels %v", svc.Spec.Selector, m.Deployment.Spec.Selector.MatchLabels, pod.Labels)
 	}
 	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort != portName {
 		t.Fatalf("service ports %+v: want one, targeting %s", svc.Spec.Ports, portName)
@@ -476,7 +506,7 @@ func TestKustomizationAppliesTheManifests(t *testing.T) {
 			t.Errorf("kustomization resource: %v", err)
 		}
 	}
-	for _, want := range []string{"configmap.yaml", "service.yaml", "statefulset.yaml"} {
+	for _, want := range []string{"configmap.yaml", "service.yaml", "deployment.yaml", "pdb.yaml"} {
 		if !slices.Contains(k.Resources, want) {
 			t.Errorf("kustomization.yaml does not apply %s", want)
 		}
@@ -510,5 +540,5 @@ func TestGoMemoryLimitFollowsTheContainerLimit(t *testing.T) {
 		}
 		return
 	}
-	t.Error("statefulset.yaml sets no GOMEMLIMIT")
+	t.Error("deployment.yaml sets no GOMEMLIMIT")
 }

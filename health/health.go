@@ -37,6 +37,9 @@ type Tracker struct {
 	mu     sync.Mutex
 	skills []string // configured, in order
 	state  map[string]*skillState
+	// standby: another replica publishes; this one answers for nothing
+	// until it becomes the active one.
+	standby bool
 }
 
 type skillState struct {
@@ -98,6 +101,35 @@ func (t *Tracker) skill(skill string) *skillState {
 	return st
 }
 
+// Standby tells that this replica stands by while another one publishes:
+// Ready reports no skill as failing to publish, and the per-skill ages are
+// not exported (they would describe this replica, which publishes nothing),
+// until Active.
+func (t *Tracker) Standby() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.standby = true
+}
+
+// Active tells that this replica becomes the one that publishes: every
+// skill counts as started now, with nothing known of it until the
+// scheduler says (Started), as after a start of the process.
+func (t *Tracker) Active() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.standby = false
+	now := t.clock.Now()
+	for _, st := range t.state {
+		*st = skillState{since: now}
+	}
+}
+
 // Started tells that the live stream of skill starts, with lastEnd the end
 // of the last window its state holds (zero when none).
 func (t *Tracker) Started(skill string, lastEnd time.Time) {
@@ -151,6 +183,9 @@ func (t *Tracker) Ready() error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.standby {
+		return nil
+	}
 	now := t.clock.Now()
 	var problems []error
 	for _, skill := range t.skills {
@@ -197,6 +232,9 @@ func (t *Tracker) Collect(ch chan<- prometheus.Metric) {
 	defer t.mu.Unlock()
 	now := t.clock.Now()
 	ch <- prometheus.MustNewConstMetric(t.limitDesc, prometheus.GaugeValue, t.limit.Seconds())
+	if t.standby {
+		return
+	}
 	for _, skill := range t.skills {
 		st := t.state[skill]
 		from := st.since

@@ -203,3 +203,25 @@ func TestEscalation(t *testing.T) {
 		})
 	}
 }
+
+// A standby publishes nothing and is not failing: it is ready, exports no
+// per-skill age, and once it becomes active it counts from then, not from
+// the process's start.
+func TestAStandbyIsReadyAndTheActiveOneCountsFromTheTakeover(t *testing.T) {
+	tr, clk := newTracker("3")
+	tr.Standby()
+	clk.Advance(time.Hour)
+	if err := tr.Ready(); err != nil {
+		t.Fatalf("a standby an hour after the start: Ready() = %v, want nil", err)
+	}
+	if n := testutil.CollectAndCount(tr, "skill6pub_freshness_seconds"); n != 0 {
+		t.Errorf("a standby exports %d freshness series, want none", n)
+	}
+	tr.Active()
+	clk.Advance(limit)
+	if err := tr.Ready(); err != nil {
+		t.Fatalf("at the limit after the takeover: Ready() = %v, want nil", err)
+	}
+	clk.Advance(time.Second)
+	wantNotReady(t, tr, "skill 3: nothing published in the 11m1s since the start")
+}

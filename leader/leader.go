@@ -20,13 +20,19 @@
 // store's conditional saves (state/kafkastore) keep it from publishing
 // other content under ids already used when it wakes up.
 //
+// A member that joins does not take the activity over: the group's
+// assignment keeps it with the member that was active in the latest
+// generation (stickyBalancer), so that a rolling restart or a scale-up
+// changes the active replica once at most, and a member that comes back
+// from a freeze stays a standby.
+//
 // The topic must exist before Run (open the state store first: it creates
 // or checks it); a group on a missing topic assigns no partition, and every
 // member would stand by.
 //
 // # Settings
 //
-// The variables this package proposes, with their defaults (the Kafka
+// Its variables (package config reads them), with their defaults (the Kafka
 // connection, TLS and SASL are the producer's):
 //
 //	LEADER_SESSION_TIMEOUT     10s  a member that has not heartbeated for this long is replaced
@@ -40,6 +46,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -135,8 +142,10 @@ var errWorkEnded = errors.New("the active work ended")
 // what work returned: the process is not fit to publish, and a standby
 // takes over.
 func (e *Elector) Run(ctx context.Context, work func(ctx context.Context) error) error {
+	var activeIn atomic.Int64
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                e.cfg.Group,
+		GroupBalancers:    []kafka.GroupBalancer{stickyBalancer{activeIn: &activeIn}},
 		Brokers:           e.cfg.Brokers,
 		Dialer:            e.cfg.Dialer,
 		Topics:            []string{e.cfg.Topic},
@@ -177,6 +186,7 @@ func (e *Elector) Run(ctx context.Context, work func(ctx context.Context) error)
 			e.log.Info().Int32("generation", gen.ID).Msg("standing by: another replica is active")
 			continue
 		}
+		activeIn.Store(int64(gen.ID) + 1)
 		gen.Start(func(genCtx context.Context) {
 			// work ends with the generation only. Were it to end with ctx
 			// as well, it would return before Close below, and kafka-go,

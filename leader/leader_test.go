@@ -205,3 +205,40 @@ func (g *generations) last(text string) int32 {
 	}
 	return 0
 }
+
+// A replica that joins leaves the active one active (its join only ends
+// the generation), and so does a cut-off member that comes back: the
+// member active in the latest generation keeps the activity.
+func TestTheActiveMemberStaysActiveWhenOthersJoin(t *testing.T) {
+	c := newCluster(t)
+	b := newBoard()
+	members := map[string]*member{"a": start(t, c, b, "a")}
+	if b.waitActive(t) != "a" {
+		t.Fatal("the only member is not active")
+	}
+	// Each join ends a's generation: a stands down and is made active
+	// again ("+a", then "-a", "+a" per join).
+	for i, name := range []string{"b", "c"} {
+		members[name] = start(t, c, b, name)
+		if got := b.waitActiveAfter(t, 3+2*i); got != "a" {
+			t.Fatalf("%s became active when %s joined, want a to stay; events %v", got, name, b.events)
+		}
+	}
+	members["a"].freeze.freeze()
+	next := b.waitActive(t, "a")
+	members["a"].freeze.thaw()
+	b.mu.Lock()
+	events := len(b.events)
+	b.mu.Unlock()
+	// a comes back and joins: its join ends next's generation, and next is
+	// made active again.
+	if got := b.waitActiveAfter(t, events+2); got != next {
+		t.Fatalf("%s is active after a came back, want %s to stay; events %v", got, next, b.events)
+	}
+	for _, m := range members {
+		m.stop(t)
+	}
+	if b.most != 1 {
+		t.Errorf("%d members were active at once; events %v", b.most, b.events)
+	}
+}

@@ -32,6 +32,7 @@ type Metrics struct {
 	Truncated      *prometheus.CounterVec // by skill: responses at wolkvox's row cap
 	BuildInfo      *prometheus.GaugeVec   // 1, by version, revision and Go version
 	Active         prometheus.Gauge       // 1 while this process is the one that publishes
+	Takeovers      prometheus.Counter     // times this replica became the active one
 }
 
 // FetchOutcomes are the values of the outcome label of the fetch metrics:
@@ -84,7 +85,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"skill", "reason"}),
 		CallsToday: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "wolkvox_calls_today",
-			Help: "wolkvox API calls that reached wolkvox today (operation's time zone), kept across restarts in STATE_DIR.",
+			Help: "wolkvox API calls that reached wolkvox today (operation's time zone), kept across restarts in STATE_DIR with STATE_STORE=dir, in memory with the state topic.",
 		}),
 		DailyBudget: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "wolkvox_daily_budget_calls",
@@ -110,6 +111,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "active_publisher",
 			Help: "1 while this process publishes (the daemon runs, or replicas elected it), 0 while it stands by or stops.",
 		}),
+		Takeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "takeovers_total",
+			Help: "Times this replica became the active one among the replicas of its operation (its first election included).",
+		}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the labels say which build runs.",
@@ -117,7 +122,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.FetchDuration, m.FetchOutcomes, m.Rows, m.RejectedRows, m.Events,
 		m.PublishSeconds, m.PublishErrors, m.DeadLetters, m.CallsToday, m.DailyBudget,
-		m.DailyQuota, m.CatchupGaps, m.WindowsBehind, m.Truncated, m.BuildInfo, m.Active)
+		m.DailyQuota, m.CatchupGaps, m.WindowsBehind, m.Truncated, m.BuildInfo, m.Active, m.Takeovers)
 	return m
 }
 

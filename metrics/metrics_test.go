@@ -22,8 +22,8 @@ func TestEveryCollectorIsRegisteredUnderTheNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(families) != 16 {
-		t.Errorf("%d metric families gathered, want 16", len(families))
+	if len(families) != 17 {
+		t.Errorf("%d metric families gathered, want 17", len(families))
 	}
 	for _, f := range families {
 		if !strings.HasPrefix(f.GetName(), "skill6pub_") {

@@ -1,5 +1,6 @@
 // Package pipeline builds the service's components from its configuration:
-// the wolkvox client, the Kafka producer, the state directory, and the
+// the wolkvox client, the Kafka producer, the state store (the state topic
+// or the state directory), and the
 // scheduler's collaborators (scheduler.Deps) with every setting they take
 // from config.Config: DNIS hashing, the daily quota, the shutdown grace.
 //
@@ -27,7 +28,6 @@ import (
 	"github.com/skill6pub/skill6pub/producer"
 	"github.com/skill6pub/skill6pub/scheduler"
 	"github.com/skill6pub/skill6pub/schema"
-	"github.com/skill6pub/skill6pub/state"
 )
 
 // Options are what the caller shares with every component instead of
@@ -81,7 +81,7 @@ func (h Hooks) wrap(deps scheduler.Deps) scheduler.Deps {
 type Pipeline struct {
 	Fetcher  *fetch.Client
 	Producer *producer.Producer
-	Store    *state.Dir
+	Store    Store
 
 	cfg  config.Config
 	opts Options
@@ -101,7 +101,10 @@ func New(cfg config.Config, opts Options) (*Pipeline, error) {
 	if opts.HTTPClient != nil {
 		fetchOpts = append(fetchOpts, fetch.WithHTTPClient(opts.HTTPClient))
 	}
-	if cfg.Service.StateDir != "" {
+	// The day's count of calls survives a restart in the state directory;
+	// with the state topic it is kept in memory (README, "The daily
+	// quota", says why).
+	if cfg.Service.StateStore == config.StateStoreDir && cfg.Service.StateDir != "" {
 		fetchOpts = append(fetchOpts, fetch.WithCallCountFile(filepath.Join(cfg.Service.StateDir, fetch.CallCountFile)))
 	}
 	if p.Fetcher, err = fetch.New(cfg.Wolkvox, fetchOpts...); err != nil {
@@ -123,20 +126,29 @@ func New(cfg config.Config, opts Options) (*Pipeline, error) {
 	return p, nil
 }
 
-// Open takes the state directory's lock and makes sure the topics exist,
-// the first steps that touch the outside world, in that order. After an
+// Open opens the state store and makes sure the topics of the events
+// exist, the first steps that touch the outside world. With STATE_STORE=dir
+// it takes the state directory's lock first, so that nothing reaches Kafka
+// while another process owns the directory. With the state topic the
+// producer's topics come first, whose errors say what is wrong with the
+// connection (a rejected SASL password, say), then the state topic is
+// created or checked and an old STATE_DIR is taken over into it. After an
 // error, Close releases what Open took.
 func (p *Pipeline) Open(ctx context.Context) error {
-	storeOpts := []state.Option{state.WithLogger(p.opts.Logger)}
-	if p.opts.BeforeStateRename != nil {
-		storeOpts = append(storeOpts, state.WithBeforeRename(p.opts.BeforeStateRename))
+	if p.cfg.Service.StateStore != config.StateStoreDir {
+		if err := p.Producer.Bootstrap(ctx); err != nil {
+			return err
+		}
 	}
-	store, err := state.OpenDir(p.cfg.Service.StateDir, storeOpts...)
+	store, err := p.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	p.Store = store
-	return p.Producer.Bootstrap(ctx)
+	if p.cfg.Service.StateStore == config.StateStoreDir {
+		return p.Producer.Bootstrap(ctx)
+	}
+	return nil
 }
 
 // Scheduler returns a scheduler over the opened pipeline's components, on
@@ -157,12 +169,6 @@ func (p *Pipeline) deps(clk clock.Clock) scheduler.Deps {
 	if clk == nil {
 		clk = p.opts.Clock
 	}
-	// WOLKVOX_BASE_URL can stand in for WOLKVOX_SERVER; the stream still
-	// needs a name.
-	operation := p.cfg.Wolkvox.Server
-	if operation == "" {
-		operation = "custom"
-	}
 	return scheduler.Deps{
 		Fetcher:       p.Fetcher,
 		Publisher:     p.Producer,
@@ -172,7 +178,7 @@ func (p *Pipeline) deps(clk clock.Clock) scheduler.Deps {
 		Logger:        p.opts.Logger,
 		Metrics:       p.opts.Metrics,
 		Location:      p.Fetcher.Location(),
-		Operation:     operation,
+		Operation:     p.cfg.Operation(),
 		Producer:      p.opts.Producer,
 		Hasher:        schema.NewDNISHasher(p.cfg.Service.DNISHMACKey),
 		DailyQuota:    p.cfg.Wolkvox.DailyQuota,
@@ -182,8 +188,8 @@ func (p *Pipeline) deps(clk clock.Clock) scheduler.Deps {
 	}
 }
 
-// Close flushes the producer under SHUTDOWN_TIMEOUT, then releases the
-// state directory if Open took it. ctx may already be cancelled, as it is
+// Close flushes the producer under SHUTDOWN_TIMEOUT, then closes the state
+// store if Open opened it. ctx may already be cancelled, as it is
 // at shutdown: the deadline is its own.
 func (p *Pipeline) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Service.ShutdownTimeout)

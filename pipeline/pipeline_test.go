@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/skill6pub/skill6pub/scheduler"
 	"github.com/skill6pub/skill6pub/schema"
 	"github.com/skill6pub/skill6pub/secret"
+	"github.com/skill6pub/skill6pub/state/kafkastore"
 )
 
 const (
@@ -192,5 +194,97 @@ func TestNewReportsEveryProblemWithoutTheSecrets(t *testing.T) {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("the error shows a secret: %v", err)
 		}
+	}
+}
+
+// once runs Once of the window at start on the pipeline of cfg, then
+// closes it, as the command does.
+func once(t *testing.T, cfg config.Config, opts pipeline.Options, start time.Time) {
+	t.Helper()
+	p, err := pipeline.New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := p.Close(t.Context()); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := p.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sched, err := p.Scheduler(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sched.Once(t.Context(), start); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countEvents reads the events topic of cfg to its end with a second client.
+func countEvents(t *testing.T, cfg config.Config) int {
+	t.Helper()
+	reader, err := consume.NewReader(cfg.Kafka.Brokers, cfg.Kafka.Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	n := 0
+	if err := reader.ReadToEnd(t.Context(), func(consume.Record) { n++ }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// An upgrade from the directory store: the state directory of the last
+// version is taken over into the state topic at the first start, logged
+// file by file, and from then on the directory can go: a window published
+// before the upgrade is not published again, whatever the directory holds.
+func TestTheStateDirectoryIsTakenOverIntoTheStateTopic(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Wolkvox.DailyQuota = 0
+	start := time.Now().In(w.loc).Add(-24 * time.Hour).Truncate(time.Hour)
+
+	before := w.cfg
+	before.Service.StateStore = config.StateStoreDir
+	once(t, before, pipeline.Options{}, start)
+	published := countEvents(t, w.cfg)
+
+	var logs bytes.Buffer
+	once(t, w.cfg, pipeline.Options{Logger: zerolog.New(&logs)}, start)
+	if !strings.Contains(logs.String(), "took the state file over into the state topic") || !strings.Contains(logs.String(), `"skill":"3"`) {
+		t.Errorf("the take-over is not logged:\n%s", logs.String())
+	}
+	// The directory goes: the topic alone knows the window was published.
+	if err := os.RemoveAll(w.cfg.Service.StateDir); err != nil {
+		t.Fatal(err)
+	}
+	once(t, w.cfg, pipeline.Options{}, start)
+	if got := countEvents(t, w.cfg); got != published {
+		t.Errorf("%d records after the upgrade, %d before: a published window went out again", got, published)
+	}
+}
+
+// Without KAFKA_CREATE_TOPICS the state topic must exist, compacted: the
+// start fails with what to do, naming the topic.
+func TestAMissingStateTopicStopsTheStart(t *testing.T) {
+	w := newWorld(t)
+	// The topics of the events exist (their check comes first); the state
+	// topic does not.
+	events := w.cfg
+	events.Service.StateStore = config.StateStoreDir
+	open(t, events, pipeline.Options{})
+	w.cfg.Kafka.CreateTopics = false
+	w.cfg.Service.StateDir = t.TempDir()
+	p, err := pipeline.New(w.cfg, pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(t.Context())
+	err = p.Open(t.Context())
+	var te *kafkastore.TopicError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), w.cfg.StateTopic()) || !strings.Contains(err.Error(), "KAFKA_CREATE_TOPICS=true") {
+		t.Fatalf("Open without the state topic: %v", err)
 	}
 }

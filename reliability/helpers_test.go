@@ -74,6 +74,10 @@ func newWorld(t testing.TB, brokers int, simCfg wolkvoxsim.Config, skills ...str
 	cfg.Kafka.SASLMechanism = SASLMechanism
 	cfg.Kafka.SASLUsername = SASLUser
 	cfg.Kafka.SASLPassword = secret.New(SASLPassword)
+	// The harness restarts the service on the same directory and kills it
+	// at the directory's state-write failpoint. The state topic's faults
+	// are state/kafkastore's tests and the binary's multi-process tests.
+	cfg.Service.StateStore = config.StateStoreDir
 	cfg.Service.StateDir = w.stateDir
 	cfg.Service.HTTPAddr = ""
 	cfg.Service.ShutdownTimeout = 5 * time.Second

@@ -246,17 +246,37 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 					return err
 				}
 				wlog := window.Logger(log.With().Str("skill", skills[i]).Logger(), p.Window())
+				var conflict error // the last attempt's Conflict
+				taken := false     // the window went out from another process's record
 				err := window.Retry(gctx, s.clock, wlog, s.cfg.Interval, health.Limit(s.cfg.Interval, s.cfg.SettleDelay), p.Window(), func() (err error) {
+					if conflict != nil {
+						if states[i], err = s.resync(gctx, wlog, states[i].Key, conflict); err != nil {
+							return err
+						}
+						conflict = nil
+						if taken = published(states[i], p.Window()); taken {
+							return nil
+						}
+					}
 					states[i], err = s.tx.Commit(gctx, states[i], p)
+					if window.Conflict(err) {
+						conflict = err
+					}
 					return err
 				})
 				if err != nil {
 					return err
 				}
 				mu.Lock()
-				committed++
+				if !taken {
+					committed++
+				}
 				progress.Advance(1)
 				mu.Unlock()
+				if taken {
+					wlog.Info().Msg("another process published this window meanwhile, from its own record: this fetch is left out")
+					continue
+				}
 				logPublished(wlog.Debug(), p.Result())
 			}
 			return nil
@@ -267,6 +287,16 @@ func (s *Scheduler) runBackfill(ctx context.Context, log zerolog.Logger, states 
 		err = context.Cause(ctx)
 	}
 	return committed, err
+}
+
+// published reports whether st's published spans cover w whole.
+func published(st state.State, w Window) bool {
+	for _, sp := range st.PublishedSpans() {
+		if !sp.Start.After(w.Start) && !sp.End.Before(w.End) {
+			return true
+		}
+	}
+	return false
 }
 
 // callsLeft returns the calls left today under the quota, or -1 when it is

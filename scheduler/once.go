@@ -59,12 +59,27 @@ func (s *Scheduler) Once(ctx context.Context, at time.Time) error {
 			failed = append(failed, &window.Error{Skill: st.Key.SkillID, Window: w, Step: window.StepFetch, Err: err})
 			continue
 		}
-		if err := s.onceSkill(ctx, st, w); err != nil {
+		err := s.onceSkill(ctx, st, w)
+		// A Conflict: another process published in this stream meanwhile.
+		// Its window in flight goes out first, then this window, unless
+		// it is published now.
+		for tries := 1; window.Conflict(err) && tries < maxConflicts; tries++ {
+			log := s.log.With().Str("skill", st.Key.SkillID).Logger()
+			if st, err = s.resync(ctx, log, st.Key, err); err == nil {
+				err = s.onceSkill(ctx, st, w)
+			}
+		}
+		if err != nil {
 			failed = append(failed, err)
 		}
 	}
 	return errors.Join(failed...)
 }
+
+// maxConflicts bounds how many times once gives way to another process in
+// one stream before it gives up: the service publishing the same windows
+// at the same time, again and again, is a reason to stop and say so.
+const maxConflicts = 5
 
 // onceSkill publishes w for the skill of st; see Once.
 func (s *Scheduler) onceSkill(ctx context.Context, st state.State, w Window) error {

@@ -135,7 +135,11 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) error {
 			if due := s.calendar.Due(w); now.Before(due) {
 				if revise {
 					revise = false
-					if err := s.reviseLive(ctx, ls); window.Fatal(err) {
+					err := s.reviseLive(ctx, ls)
+					if window.Conflict(err) {
+						err = errors.Join(err, s.afterConflict(ls, err))
+					}
+					if window.Fatal(err) {
 						return s.stopSkill(ls, err)
 					}
 					continue // revising took time: look at the clock again
@@ -153,6 +157,9 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) error {
 		}
 		s.watchCalls()
 		wlog := window.Logger(ls.log, w)
+		if window.Conflict(err) {
+			err = errors.Join(err, s.afterConflict(ls, err))
+		}
 		if window.Fatal(err) {
 			return s.stopSkill(ls, err)
 		}

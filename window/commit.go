@@ -74,6 +74,9 @@ func (t *Transaction) Commit(ctx context.Context, st state.State, p *Prepared) (
 	if !p.Changed() {
 		return st, nil
 	}
+	if err := superseded(st, p); err != nil {
+		return st, &Error{Skill: st.Key.SkillID, Window: p.job.Window, Step: StepSavePending, Err: err}
+	}
 	ahead, err := t.writeAhead(st, p)
 	if err != nil {
 		return st, err

@@ -96,7 +96,7 @@ func (h *harness) records() int64 {
 type benchPipeline struct {
 	cfg   config.Config
 	all   *pipeline.Pipeline
-	store *state.Dir // all.Store, which a scenario also reads directly
+	store pipeline.Store // all.Store, which a scenario also reads directly
 }
 
 func newPipeline(ctx context.Context, simURL string, brokers []string, stateDir string, skills []string) (*benchPipeline, error) {
@@ -110,6 +110,7 @@ func newPipeline(ctx context.Context, simURL string, brokers []string, stateDir 
 	cfg.Wolkvox.DailyQuota = 0 // a backfill of five skills spends more than a day's quota
 	cfg.Schedule.SkillIDs = skills
 	cfg.Kafka.Brokers = brokers
+	cfg.Service.StateStore = config.StateStoreDir
 	cfg.Service.StateDir = stateDir
 
 	all, err := pipeline.New(cfg, pipeline.Options{

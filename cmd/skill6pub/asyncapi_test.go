@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/skill6pub/skill6pub/config"
 	"github.com/skill6pub/skill6pub/producer"
 )
 
@@ -29,8 +30,8 @@ func TestAsyncAPICommandPrintsTheDocument(t *testing.T) {
 
 // The document names the topics as the configuration resolves them.
 func TestAsyncAPIDocumentUsesTheConfiguredTopics(t *testing.T) {
-	cfg := producer.Config{Brokers: []string{"127.0.0.1:9092"}, Topic: "calls", TableTopic: "calls-now", Compression: "none",
-		WriteTimeout: 1, RequestTimeout: 1, BatchBytes: 1 << 20}
+	cfg := config.Config{Kafka: producer.Config{Brokers: []string{"127.0.0.1:9092"}, Topic: "calls", TableTopic: "calls-now", Compression: "none",
+		WriteTimeout: 1, RequestTimeout: 1, BatchBytes: 1 << 20}}
 	raw, err := asyncAPIDocument(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -47,5 +48,15 @@ func TestAsyncAPIDocumentUsesTheConfiguredTopics(t *testing.T) {
 		if got := doc.Channels[name].Address; got != want {
 			t.Errorf("channel %s: address %q, want %q", name, got, want)
 		}
+	}
+	cfg.State.Topic = "calls-record"
+	if raw, err = asyncAPIDocument(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Channels["state"].Address; got != "calls-record" {
+		t.Errorf("channel state with KAFKA_STATE_TOPIC: address %q, want calls-record", got)
 	}
 }

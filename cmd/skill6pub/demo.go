@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -83,12 +82,6 @@ func demo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) (err 
 	}
 	defer broker.Close()
 
-	stateDir, err := os.MkdirTemp("", "skill6pub-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(stateDir)
-
 	cfg.Wolkvox.Server = "0032"
 	cfg.Wolkvox.BaseURL = wolkvoxsim.URL("http://" + simLn.Addr().String())
 	cfg.Wolkvox.Token = secret.New(demoToken)
@@ -98,7 +91,10 @@ func demo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) (err 
 	cfg.Kafka.CreateTopics = true
 	cfg.Kafka.TopicPartitions = 3
 	cfg.Kafka.TopicReplication = 1
-	cfg.Service.StateDir = stateDir
+	// The record is the state topic on the in-process broker, as in
+	// production: nothing on local disk.
+	cfg.Service.StateStore = config.StateStoreKafka
+	cfg.Service.StateDir = ""
 	cfg.Service.HTTPAddr = ""
 	cfg.Service.LogFormat = "console"
 	cfg.Service.LogLevel = opts.logLevel
@@ -123,6 +119,7 @@ func demo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) (err 
 	fmt.Fprintf(stdout, "  wolkvox simulator  %s\n", cfg.Wolkvox.BaseURL)
 	fmt.Fprintf(stdout, "  Kafka, in-process  %s\n", broker.ListenAddrs()[0])
 	fmt.Fprintf(stdout, "  topic              %s\n", cfg.Kafka.Topic)
+	fmt.Fprintf(stdout, "  state topic        %s\n", cfg.StateTopic())
 	fmt.Fprintf(stdout, "  metrics            http://%s/metrics\n", svc.opsListener.Addr())
 	fmt.Fprintf(stdout, "  skills %s, %s windows (%s), clock x%g, %d windows each\n\n",
 		strings.Join(opts.skills, ","), cfg.Schedule.Interval, loc, opts.speed, opts.windows)

@@ -28,28 +28,31 @@ const (
 )
 
 // failpoint kills the process with SIGKILL the nth time it reaches the
-// named point. Crash tests run the real binary with SKILL6PUB_FAILPOINT to
-// stop it exactly where a crash hurts most; nothing else sets it. A nil
-// *failpoint does nothing.
+// named point, or freezes it there with SIGSTOP (as a long pause would,
+// until a SIGCONT). Crash tests run the real binary with
+// SKILL6PUB_FAILPOINT to stop it exactly where a crash hurts most; nothing
+// else sets it. A nil *failpoint does nothing.
 type failpoint struct {
-	name string
-	at   int64
-	hits atomic.Int64
-	log  zerolog.Logger
+	name   string
+	at     int64
+	freeze bool
+	hits   atomic.Int64
+	log    zerolog.Logger
 }
 
-// parseFailpoint reads SKILL6PUB_FAILPOINT: NAME or NAME:N (N from 1). An
-// empty spec is no failpoint.
+// parseFailpoint reads SKILL6PUB_FAILPOINT: NAME, NAME:N (N from 1) or
+// NAME:N:stop. An empty spec is no failpoint.
 func parseFailpoint(spec string, log zerolog.Logger) (*failpoint, error) {
 	if spec == "" {
 		return nil, nil
 	}
+	spec, freeze := strings.CutSuffix(spec, ":stop")
 	name, count, counted := strings.Cut(spec, ":")
-	fp := &failpoint{name: name, at: 1, log: log}
+	fp := &failpoint{name: name, at: 1, freeze: freeze, log: log}
 	switch name {
 	case failpointFetch, failpointAfterPublish, failpointStateWrite:
 	default:
-		return nil, fmt.Errorf("SKILL6PUB_FAILPOINT=%q: want %s, %s or %s, optionally followed by :N (tests only)",
+		return nil, fmt.Errorf("SKILL6PUB_FAILPOINT=%q: want %s, %s or %s, optionally followed by :N, and :stop to freeze rather than kill (tests only)",
 			spec, failpointFetch, failpointAfterPublish, failpointStateWrite)
 	}
 	if counted {
@@ -66,6 +69,11 @@ func parseFailpoint(spec string, log zerolog.Logger) (*failpoint, error) {
 // process at the chosen one.
 func (f *failpoint) hit(name string) {
 	if f == nil || name != f.name || f.hits.Add(1) != f.at {
+		return
+	}
+	if f.freeze {
+		f.log.Error().Str("failpoint", name).Int64("hit", f.at).Msg("failpoint reached: freezing the process with SIGSTOP until SIGCONT (SKILL6PUB_FAILPOINT)")
+		_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
 		return
 	}
 	f.log.Error().Str("failpoint", name).Int64("hit", f.at).Msg("failpoint reached: killing the process with SIGKILL (SKILL6PUB_FAILPOINT)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,18 +18,7 @@ import (
 // the address it gives.
 func (w *world) opsAddr() string {
 	w.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(w.logs.String(), "\n") {
-			var l struct{ Message, Addr string }
-			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "ops server listening" {
-				return l.Addr
-			}
-		}
-		time.Sleep(10 * time.Millisecond) // polling the child's output, not waiting for time to pass
-	}
-	w.t.Fatalf("the child never said where its ops server listens\n%s", w.logs.String())
-	return ""
+	return opsAddrOf(w.t, &w.logs)
 }
 
 func get(t *testing.T, url string) (int, string) {

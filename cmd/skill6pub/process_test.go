@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -84,7 +85,9 @@ func newWorld(t *testing.T) *world {
 	sim := wolkvoxsim.New(wolkvoxsim.Config{Token: processToken, Seed: 11, Location: loc, CallersPerWindow: 25, Population: 100})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	// Replicas elect the active one with sessions of a few seconds
+	// (LEADER_SESSION_TIMEOUT), below a real broker's 6 s floor.
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +106,19 @@ func newWorld(t *testing.T) *world {
 // own copy of it is now, so that a restarted child continues in time.
 func (w *world) start(extraEnv ...string) *exec.Cmd {
 	w.t.Helper()
-	cmd := exec.Command(binary(w.t), "run")
+	return w.startWriting(&w.logs, extraEnv...)
+}
+
+// startWriting is start with the child's output going to out.
+func (w *world) startWriting(out io.Writer, extraEnv ...string) *exec.Cmd {
+	w.t.Helper()
+	return w.startCommand(out, []string{"run"}, extraEnv...)
+}
+
+// startCommand launches skill6pub with args, configured as start does.
+func (w *world) startCommand(out io.Writer, args []string, extraEnv ...string) *exec.Cmd {
+	w.t.Helper()
+	cmd := exec.Command(binary(w.t), args...)
 	cmd.Env = append(os.Environ(),
 		"WOLKVOX_SERVER=0032",
 		"WOLKVOX_BASE_URL="+w.simURL,
@@ -122,8 +137,8 @@ func (w *world) start(extraEnv ...string) *exec.Cmd {
 		"CLOCK_START="+w.clock.Now().Format(time.RFC3339Nano),
 	)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	cmd.Stdout = &w.logs
-	cmd.Stderr = &w.logs
+	cmd.Stdout = out
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}

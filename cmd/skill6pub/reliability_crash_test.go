@@ -41,7 +41,9 @@ func TestCrashAtFailpoints(t *testing.T) {
 		t.Run(tc.failpoint, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			child := w.start("SKILL_IDS=3", "SKILL6PUB_FAILPOINT="+tc.failpoint)
+			// The state-write failpoint is the state directory's, and so
+			// is the state this test inspects after the kill.
+			child := w.start("SKILL_IDS=3", "STATE_STORE=dir", "SKILL6PUB_FAILPOINT="+tc.failpoint)
 			if code := waitExit(t, child, 60*time.Second); code != -int(syscall.SIGKILL) {
 				t.Fatalf("the child exited %d, want killed by its failpoint\n%s", code, w.logs.String())
 			}
@@ -66,7 +68,7 @@ func TestCrashAtFailpoints(t *testing.T) {
 			if tc.published != (before == 3) || before < 2 {
 				t.Fatalf("%d windows on the topic after the kill; the window in flight published: %v", before, tc.published)
 			}
-			restarted := w.start("SKILL_IDS=3")
+			restarted := w.start("SKILL_IDS=3", "STATE_STORE=dir")
 			waitWindows(t, w, reader, ledger, "3", before+3)
 			if code := stop(t, restarted, syscall.SIGTERM); code != 0 {
 				t.Fatalf("the restarted child exited %d after SIGTERM\n%s", code, w.logs.String())

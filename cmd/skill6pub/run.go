@@ -72,9 +72,10 @@ func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return svc.runDaemon(ctx)
 }
 
-// runDaemon runs the scheduler and the ops server until ctx ends, then
-// finishes the window in flight, flushes the producer and releases the
-// state directory, all under SHUTDOWN_TIMEOUT.
+// runDaemon runs the scheduler (while this replica is the active one) and
+// the ops server until ctx ends, then finishes the window in flight, leaves
+// the group of replicas, flushes the producer and closes the state store,
+// all under SHUTDOWN_TIMEOUT.
 func (s *service) runDaemon(ctx context.Context) (err error) {
 	if err := s.open(ctx); err != nil {
 		return errors.Join(err, s.close(ctx))
@@ -85,11 +86,7 @@ func (s *service) runDaemon(ctx context.Context) (err error) {
 		Dur("interval", s.cfg.Schedule.Interval).Str("budget", budget.String()).Msg("skill6pub starting")
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		s.metrics.Active.Set(1)
-		defer s.metrics.Active.Set(0)
-		return s.scheduler.Run(gctx)
-	})
+	g.Go(func() error { return s.publish(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		if ctx.Err() != nil {

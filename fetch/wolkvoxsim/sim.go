@@ -29,6 +29,7 @@ import (
 
 	"github.com/skill6pub/skill6pub/clock"
 	"github.com/skill6pub/skill6pub/fetch"
+	"github.com/skill6pub/skill6pub/schema"
 )
 
 // Config is the simulator's behaviour. Zero values take the defaults given
@@ -81,6 +82,12 @@ type Config struct {
 	// and prefixes of it (a row that does not type: a dead letter), one
 	// whose DNIS is a prefix of it.
 	EchoToken bool
+	// ChangeEveryFetch plays a wolkvox whose past windows keep changing:
+	// every answer with rows differs from every other, its first row
+	// counting one more inbound call than the answer before. Two fetches
+	// of one window never agree, so whatever a test finds published twice
+	// went out from one fetch.
+	ChangeEveryFetch bool
 }
 
 func (c Config) withDefaults() Config {
@@ -173,6 +180,7 @@ type Server struct {
 	stats      Stats
 	quotaDay   string
 	quotaCalls int
+	changes    int64 // answers changed by ChangeEveryFetch
 }
 
 // New returns a simulator; serve it with net/http (httptest.NewServer(s)).
@@ -315,12 +323,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fault == FaultCodeAsString {
 		s.countFault(fault)
 	}
+	if cfg.ChangeEveryFetch {
+		s.change(rows)
+	}
 	body := AppendBody(make([]byte, 0, 64+len(rows)*260), rows,
 		Format{PlainNumbers: cfg.PlainNumbers, CodeAsString: fault == FaultCodeAsString})
 	if cfg.EchoToken {
 		body = echoToken(body, token)
 	}
 	a.json(http.StatusOK, body)
+}
+
+// change adds one more inbound call to the first row than the last answer
+// changed did (ChangeEveryFetch).
+func (s *Server) change(rows []fetch.Row) {
+	s.mu.Lock()
+	s.changes++
+	n := s.changes
+	s.mu.Unlock()
+	m := &rows[0].Metrics
+	m.InboundCalls = schema.IntOf(m.InboundCalls.Int + n)
 }
 
 // countCall counts a call against the daily quota; false when it is spent.

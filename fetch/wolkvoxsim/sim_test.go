@@ -323,3 +323,22 @@ func TestServeRandomFaultsAndUpdate(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// With ChangeEveryFetch two fetches of one window never agree: the first
+// row counts one more inbound call each time.
+func TestServeChangeEveryFetch(t *testing.T) {
+	_, srv := startSim(t, wolkvoxsim.Config{Seed: 11, ChangeEveryFetch: true})
+	start := day.Add(8 * time.Hour)
+	var inbound []int64
+	for range 3 {
+		got := get(t, srv, token, window("4", start, time.Hour))
+		rep, err := fetch.Decode(got.body)
+		if err != nil || len(rep.Rows) == 0 {
+			t.Fatalf("status %d, %d rows: %v", got.status, len(rep.Rows), err)
+		}
+		inbound = append(inbound, rep.Rows[0].Metrics.InboundCalls.Int)
+	}
+	if inbound[1] != inbound[0]+1 || inbound[2] != inbound[1]+1 {
+		t.Errorf("inbound calls of the first row over three fetches: %v, want one more each time", inbound)
+	}
+}

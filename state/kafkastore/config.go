@@ -69,6 +69,13 @@ const (
 	maxChunkBytes = 1_000_000
 )
 
+// Validate checks c as Open would, without connecting: a *ConfigError
+// naming the first setting that cannot work.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults returns c with its defaults filled in, or a *ConfigError
 // naming the first setting that cannot work.
 func (c Config) withDefaults() (Config, error) {

@@ -70,7 +70,7 @@
 //
 // # Settings
 //
-// The variables this package proposes, with their defaults (the Kafka
+// Its variables (package config reads them), with their defaults (the Kafka
 // connection, TLS and SASL are the producer's: KAFKA_BROKERS and the rest):
 //
 //	KAFKA_STATE_TOPIC        KAFKA_TOPIC + ".state"  the state topic
