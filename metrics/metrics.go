@@ -108,7 +108,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Responses that reached wolkvox's 60,000-row cap and may miss rows, by skill.",
 		}, []string{"skill"}),
 		Active: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "active_publisher",
+			Namespace: namespace, Name: "active",
 			Help: "1 while this process publishes (the daemon runs, or replicas elected it), 0 while it stands by or stops.",
 		}),
 		Takeovers: prometheus.NewCounter(prometheus.CounterOpts{

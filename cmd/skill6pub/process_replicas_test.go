@@ -91,7 +91,7 @@ func (r *replica) ready() bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// waitActive polls the replicas' skill6pub_active_publisher until exactly
+// waitActive polls the replicas' skill6pub_active until exactly
 // one of them says 1, and returns it.
 func waitActive(t *testing.T, replicas ...*replica) *replica {
 	t.Helper()
@@ -99,7 +99,7 @@ func waitActive(t *testing.T, replicas ...*replica) *replica {
 	for {
 		var active []*replica
 		for _, r := range replicas {
-			if r.scrape("skill6pub_active_publisher") == "1" {
+			if r.scrape("skill6pub_active") == "1" {
 				active = append(active, r)
 			}
 		}
@@ -180,8 +180,8 @@ func TestReplicasKilledActiveIsReplaced(t *testing.T) {
 	takeovers := map[*replica]string{}
 	for _, r := range others(replicas, active) {
 		waitReady(t, r)
-		if got := r.scrape("skill6pub_active_publisher"); got != "0" {
-			t.Errorf("standby %s: skill6pub_active_publisher %s, want 0", r.name, got)
+		if got := r.scrape("skill6pub_active"); got != "0" {
+			t.Errorf("standby %s: skill6pub_active %s, want 0", r.name, got)
 		}
 		takeovers[r] = r.scrape("skill6pub_takeovers_total")
 	}

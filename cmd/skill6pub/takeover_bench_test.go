@@ -15,7 +15,7 @@ var takeoverRuns = flag.Int("takeover", 0, "measure the takeover time of a stand
 // TestTakeoverTimes measures, with the real binary and the default
 // election settings (LEADER_SESSION_TIMEOUT 10s, LEADER_HEARTBEAT_INTERVAL
 // 1s), how long after the active replica is stopped (SIGTERM) or killed
-// (SIGKILL) the standby says it is active (skill6pub_active_publisher 1 on
+// (SIGKILL) the standby says it is active (skill6pub_active 1 on
 // its /metrics, polled every 5 ms). A figure, not an assertion:
 //
 //	go test ./cmd/skill6pub -run TestTakeoverTimes -takeover 10 -v -timeout 20m
@@ -50,7 +50,7 @@ func TestTakeoverTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			deadline = began.Add(60 * time.Second)
-			for standby.scrape("skill6pub_active_publisher") != "1" {
+			for standby.scrape("skill6pub_active") != "1" {
 				if time.Now().After(deadline) {
 					t.Fatalf("no takeover within 60s of %v\n%s", sig, replicaLogs([]*replica{active, standby}))
 				}
