@@ -44,6 +44,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Problems are those of this run: a replica that stands down (Run
+	// returns without a fatal error) and is elected again later starts
+	// without the old ones.
+	s.clearProblems()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var (
@@ -62,6 +66,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		})
 	}
 	skills.Wait()
+	if len(fatal) == 0 {
+		s.clearProblems()
+	}
 	return errors.Join(fatal...)
 }
 

@@ -147,6 +147,13 @@ func (s *Scheduler) Problems() map[string]string {
 	return out
 }
 
+// clearProblems forgets every skill's problem.
+func (s *Scheduler) clearProblems() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.problems)
+}
+
 // setProblem records why skill cannot publish; "" clears it.
 func (s *Scheduler) setProblem(skill, problem string) {
 	s.mu.Lock()

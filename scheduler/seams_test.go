@@ -314,3 +314,25 @@ func TestStateNewerThanTheClockIsAnError(t *testing.T) {
 		t.Errorf("first window published %s, want 10:05", pubs[0].start)
 	}
 }
+
+// TestProblemsLastAsLongAsTheRun: a replica that stands down (Run returns)
+// is not kept unready by a problem of the run it ended.
+func TestProblemsLastAsLongAsTheRun(t *testing.T) {
+	fake := clock.NewFake(time.Time{})
+	h := newHarness(t, testConfig("12"), fake)
+	h.seed(t, "12", h.s.Calendar().WindowAt(h.at(10, 0, 0)))
+	fake.Set(h.at(9, 7, 30))
+	stop := h.run(t)
+	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.s.Problems()) != 1 {
+		t.Fatalf("Problems() = %v while the state is newer than the clock", h.s.Problems())
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if p := h.s.Problems(); len(p) != 0 {
+		t.Errorf("Problems() = %v after Run returned", p)
+	}
+}
