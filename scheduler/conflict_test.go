@@ -75,18 +75,7 @@ func TestTheFirstWriteAheadRecordDecidesAcrossProcesses(t *testing.T) {
 		{"after the first committed", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(cluster.Close)
-			fake := clock.NewFake(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-			fetcher := &changingFetcher{}
-			first := newHarness(t, testConfig("3"), fake, func(d *Deps) {
-				d.Store, d.Fetcher = openStateTopic(t, cluster, "first"), fetcher
-			})
-			held := &heldStore{Store: openStateTopic(t, cluster, "second"), loaded: make(chan struct{}), release: make(chan struct{})}
-			second := newHarness(t, testConfig("3"), fake, func(d *Deps) { d.Store, d.Fetcher = held, fetcher })
+			fake, first, second, held, fetcher := twoProcessesOnOneStateTopic(t)
 
 			w1 := first.s.Calendar().WindowAt(fake.Now().Add(-time.Hour))
 			w2 := Window{Start: w1.End, End: w1.End.Add(5 * time.Minute)}
@@ -163,11 +152,12 @@ func TestTheFirstWriteAheadRecordDecidesAcrossProcesses(t *testing.T) {
 	}
 }
 
-// The live loop of a process that read the record, then froze while
-// another process published the next window: its own fetch of that window
-// loses at the write-ahead save, and it is dropped for good, not committed
-// again on the record loaded afterwards.
-func TestTheLiveLoopDropsAFetchWhoseRecordLost(t *testing.T) {
+// twoProcessesOnOneStateTopic returns two schedulers of skill 3 on one
+// state topic of an in-process broker, on one fake clock, fetching from
+// one wolkvox whose data changes on every fetch; the second's store can be
+// held after a load.
+func twoProcessesOnOneStateTopic(t *testing.T) (*clock.Fake, *harness, *harness, *heldStore, *changingFetcher) {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +170,15 @@ func TestTheLiveLoopDropsAFetchWhoseRecordLost(t *testing.T) {
 	})
 	held := &heldStore{Store: openStateTopic(t, cluster, "second"), loaded: make(chan struct{}), release: make(chan struct{})}
 	second := newHarness(t, testConfig("3"), fake, func(d *Deps) { d.Store, d.Fetcher = held, fetcher })
+	return fake, first, second, held, fetcher
+}
+
+// The live loop of a process that read the record, then froze while
+// another process published the next window: its own fetch of that window
+// loses at the write-ahead save, and it is dropped for good, not committed
+// again on the record loaded afterwards.
+func TestTheLiveLoopDropsAFetchWhoseRecordLost(t *testing.T) {
+	fake, first, second, held, fetcher := twoProcessesOnOneStateTopic(t)
 
 	w2 := first.s.Calendar().LatestComplete(fake.Now())
 	w1 := Window{Start: w2.Start.Add(-5 * time.Minute), End: w2.Start}

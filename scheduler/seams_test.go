@@ -269,11 +269,10 @@ func TestALostStateDirectoryStopsPublishing(t *testing.T) {
 	}
 }
 
-// TestStateNewerThanTheClockIsAnError: a state whose last window ends after
-// the latest complete window (the clock moved back, or a state from
-// elsewhere) is logged once as an error that says what to do, reported by
-// Problems, and nothing is published until the clock passes it.
-func TestStateNewerThanTheClockIsAnError(t *testing.T) {
+// runWithAStateNewerThanTheClock runs skill 12 at 09:07:30 with a state
+// whose last window is 10:00-10:05, until the scheduler waits.
+func runWithAStateNewerThanTheClock(t *testing.T) (*harness, *clock.Fake, func() error) {
+	t.Helper()
 	fake := clock.NewFake(time.Time{})
 	h := newHarness(t, testConfig("12"), fake)
 	h.seed(t, "12", h.s.Calendar().WindowAt(h.at(10, 0, 0)))
@@ -282,6 +281,15 @@ func TestStateNewerThanTheClockIsAnError(t *testing.T) {
 	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
 		t.Fatal(err)
 	}
+	return h, fake, stop
+}
+
+// TestStateNewerThanTheClockIsAnError: a state whose last window ends after
+// the latest complete window (the clock moved back, or a state from
+// elsewhere) is logged once as an error that says what to do, reported by
+// Problems, and nothing is published until the clock passes it.
+func TestStateNewerThanTheClockIsAnError(t *testing.T) {
+	h, fake, stop := runWithAStateNewerThanTheClock(t)
 	lines := h.logs.withMessage(t, "after the latest complete window")
 	if len(lines) != 1 || lines[0]["level"] != "error" || !strings.Contains(lines[0]["message"].(string), "Fix the clock") {
 		t.Fatalf("logged %v, want one error line saying what to do", lines)
@@ -318,14 +326,7 @@ func TestStateNewerThanTheClockIsAnError(t *testing.T) {
 // TestProblemsLastAsLongAsTheRun: a replica that stands down (Run returns)
 // is not kept unready by a problem of the run it ended.
 func TestProblemsLastAsLongAsTheRun(t *testing.T) {
-	fake := clock.NewFake(time.Time{})
-	h := newHarness(t, testConfig("12"), fake)
-	h.seed(t, "12", h.s.Calendar().WindowAt(h.at(10, 0, 0)))
-	fake.Set(h.at(9, 7, 30))
-	stop := h.run(t)
-	if err := fake.WaitForSleepers(t.Context(), 1); err != nil {
-		t.Fatal(err)
-	}
+	h, _, stop := runWithAStateNewerThanTheClock(t)
 	if len(h.s.Problems()) != 1 {
 		t.Fatalf("Problems() = %v while the state is newer than the clock", h.s.Problems())
 	}
