@@ -3,8 +3,6 @@ package ops
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,24 +26,8 @@ func TestReadyzAndMetricsFromTheHealthTracker(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(tracker)
 	srv := New("", reg, func(context.Context) error { return tracker.Ready() }, zerolog.Nop())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := http.Get("http://" + ln.Addr().String() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get, stop := serve(t, srv)
+	defer func() { _ = stop() }()
 
 	if code, body := get("/readyz"); code != http.StatusOK {
 		t.Fatalf("/readyz at the start = %d %q", code, body)

@@ -189,17 +189,19 @@ func (s *Scheduler) runSkill(ctx context.Context, st state.State) error {
 // publishLive fetches w, the next window of the live stream (or takes it
 // as fetched by an attempt whose commit failed), and commits it.
 func (s *Scheduler) publishLive(ctx context.Context, ls *liveSkill, w Window) error {
-	wctx, cancel := s.tx.GraceContext(ctx)
-	defer cancel()
 	if ls.held == nil {
-		p, err := s.tx.Prepare(wctx, ls.st, window.Job{Window: w, Base: baseOf(ls.st, w)})
+		// The fetch of the window in flight at shutdown gets the grace its
+		// commit gets.
+		fctx, cancel := s.tx.GraceContext(ctx)
+		p, err := s.tx.Prepare(fctx, ls.st, window.Job{Window: w, Base: baseOf(ls.st, w)})
+		cancel()
 		if err != nil {
 			return err
 		}
 		ls.held = p
 	}
 	var err error
-	if ls.st, err = s.tx.Commit(wctx, ls.st, ls.held); err != nil {
+	if ls.st, err = s.tx.Commit(ctx, ls.st, ls.held); err != nil {
 		return err
 	}
 	s.published(ls, ls.held.Result())
@@ -322,7 +324,8 @@ func (s *Scheduler) reviseLive(ctx context.Context, ls *liveSkill) error {
 			return err
 		}
 		if r.Published {
-			wlog.Info().Int("revision", r.Revision).Int("events", r.Events).Msg("published a revision: the window's data changed since it was published")
+			wlog.Info().Int("revision", r.Revision).Int("events", r.Events).Bool("next_window_revised", r.Followed).
+				Msg("published a revision: the window's data changed since it was published")
 		} else {
 			wlog.Debug().Int("revision", published.Revision).Msg("re-fetched window is unchanged")
 		}

@@ -520,6 +520,9 @@ func TestARevisionGivesTheNextWindowTheGoneItMakesDue(t *testing.T) {
 	if followed == nil || !strings.Contains(followed.records, `"event_type":"dnis_gone"`) || !strings.Contains(followed.records, `"dnis":"`+late+`"`) {
 		t.Fatalf("09:05 got no revision with the late caller's dnis_gone")
 	}
+	if lines := h.logs.withMessage(t, "published a revision"); len(lines) == 0 || lines[0]["next_window_revised"] != true {
+		t.Errorf("the revision's log line %v does not say the next window was revised too", lines)
+	}
 	st, _ := h.store.get(liveKey("12"))
 	for _, snap := range st.Windows {
 		if snap.WindowStart.Equal(w(5).Start) && snap.Revision != 1 {

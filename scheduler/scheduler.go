@@ -214,6 +214,7 @@ func windowLog(log zerolog.Logger, w Window, level zerolog.Level) *zerolog.Event
 func logPublished(event *zerolog.Event, r window.Result) {
 	event.Int("revision", r.Revision).Int("rows", r.Rows).Int("events", r.Events).
 		Int("dead_letters", r.DeadLetters).Bool("previous_window_known", r.PreviousKnown).Bool("resumed", r.Resumed).
+		Bool("next_window_revised", r.Followed).
 		Msg("window published")
 }
 

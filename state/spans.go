@@ -50,11 +50,6 @@ func MergeSpans(a, b []Span) []Span {
 	return merged
 }
 
-// SameSpans reports whether a and b hold the same instants.
-func SameSpans(a, b []Span) bool {
-	return slices.EqualFunc(a, b, func(x, y Span) bool { return x.Start.Equal(y.Start) && x.End.Equal(y.End) })
-}
-
 // SpanAt returns the span of spans that holds the instant t (Start <= t < End).
 func SpanAt(spans []Span, t time.Time) (Span, bool) {
 	for _, span := range spans {

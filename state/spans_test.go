@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestMergeSpansJoinsTouchingSpans(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := append([]Span(nil), tt.st.Published...)
 			got := MergeSpans(tt.st.PublishedSpans(), []Span{tt.added})
-			if !SameSpans(got, tt.want) {
+			if !sameSpans(got, tt.want) {
 				t.Fatalf("spans %v, want %v", got, tt.want)
 			}
 			for i := range before {
@@ -74,4 +75,9 @@ func TestSpanAtAndNextSpanAfter(t *testing.T) {
 			t.Errorf("at +%dm: in a span %v, next %v %v; want %v, %v from +%dm", tt.t, in, found, next, tt.in, tt.next, tt.nextFrom)
 		}
 	}
+}
+
+// sameSpans reports whether a and b hold the same instants.
+func sameSpans(a, b []Span) bool {
+	return slices.EqualFunc(a, b, func(x, y Span) bool { return x.Start.Equal(y.Start) && x.End.Equal(y.End) })
 }

@@ -48,16 +48,18 @@ func (p *Prepared) Result() Result {
 // commit failed (the next Run of the same job goes out from that record);
 // st itself when the fetch failed or a revision found nothing changed.
 func (t *Transaction) Run(ctx context.Context, st state.State, job Job) (state.State, Result, error) {
-	wctx, cancel := t.GraceContext(ctx)
+	// The fetch of a window in flight at shutdown gets the same grace as
+	// its commit (which takes its own, from the same end of ctx).
+	fctx, cancel := t.GraceContext(ctx)
 	defer cancel()
-	p, err := t.Prepare(wctx, st, job)
+	p, err := t.Prepare(fctx, st, job)
 	if err != nil {
 		return st, Result{Window: job.Window, Revision: job.Revision}, err
 	}
 	if !p.Changed() {
 		return st, p.Result(), nil
 	}
-	next, err := t.Commit(wctx, st, p)
+	next, err := t.Commit(ctx, st, p)
 	return next, p.Result(), err
 }
 
